@@ -1,0 +1,31 @@
+"""Composition root: the Chalice app, its blueprints, and the event handlers as thin shims.
+
+Event handlers live here, not on blueprints, because Chalice runs app middleware only for handlers
+declared on the app itself.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from chalice import Chalice
+
+from chalicelib.api import accounts, auth, enterprises, lists
+from chalicelib.events import handle_upload_messages
+from chalicelib.workbooks.enterprise_book import XLSX
+
+app = Chalice(app_name="sentinel-health")
+app.log.setLevel(logging.INFO)
+app.api.binary_types.extend([XLSX])
+
+for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp):
+    app.register_blueprint(blueprint)
+
+# Queue names are per stage; `make package` exports SENTINEL_STAGE before `chalice package`.
+IMPORT_QUEUE = f"sentinel-{os.environ.get('SENTINEL_STAGE', 'dev')}-imports"
+
+
+@app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
+def on_upload(event):
+    """S3 → SQS: a workbook was uploaded under uploads/."""
+    handle_upload_messages(event, app.log)

@@ -1,0 +1,59 @@
+"""Routes: /api/auth/*, /api/me, and the local-only SMS outbox."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.common import endpoint, json_body, user_body
+from chalicelib.errors import NotFoundError
+from chalicelib.integrations.sms import console_outbox
+from chalicelib.rules.clock import iso
+from chalicelib.services import auth
+
+bp = Blueprint(__name__)
+
+
+def _login_body(result: auth.LoginResult) -> dict:
+    return {"token": result.token, "expires_at": iso(result.expires_at), "user": user_body(result.principal)}
+
+
+@bp.route("/api/auth/login", methods=["POST"])
+@endpoint(bp, public=True)
+def login():
+    body = json_body(bp)
+    return _login_body(auth.login_with_password(username=str(body.get("username") or ""),
+                                                password=str(body.get("password") or "")))
+
+
+@bp.route("/api/auth/sms", methods=["POST"])
+@endpoint(bp, public=True)
+def send_code():
+    return auth.request_sms_code(phone=str(json_body(bp).get("phone") or ""))
+
+
+@bp.route("/api/auth/sms-login", methods=["POST"])
+@endpoint(bp, public=True)
+def sms_login():
+    body = json_body(bp)
+    return _login_body(auth.login_with_code(phone=str(body.get("phone") or ""), code=str(body.get("code") or "")))
+
+
+@bp.route("/api/auth/logout", methods=["POST"])
+@endpoint(bp)
+def logout(principal):
+    auth.logout(principal)
+    return {"ok": True}
+
+
+@bp.route("/api/me", methods=["GET"])
+@endpoint(bp)
+def me(principal):
+    return user_body(principal)
+
+
+@bp.route("/api/dev/sms-outbox", methods=["GET"])
+@endpoint(bp, public=True)
+def sms_outbox():
+    items = console_outbox()
+    if items is None:
+        raise NotFoundError("仅本地环境提供")
+    return {"items": items}

@@ -1,0 +1,109 @@
+"""The HTTP edge shared by every blueprint: authenticate, map domain errors, shape responses."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any, Callable
+from urllib.parse import quote
+
+from chalice import Blueprint, Response
+
+from chalicelib.errors import DomainError, ValidationError
+from chalicelib.services.auth import Principal, authenticate
+from chalicelib.services.enterprises import enterprises_of_head
+from chalicelib.services.scope import require_role
+from chalicelib.workbooks.enterprise_book import XLSX
+
+log = logging.getLogger(__name__)
+
+
+def error_response(exc: DomainError) -> Response:
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    body.update(exc.extra)
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    if "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=exc.status, headers=headers)
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"})
+
+
+def xlsx_response(data: bytes, filename: str) -> Response:
+    return Response(body=data, status_code=200, headers={
+        "Content-Type": XLSX,
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "no-store",
+    })
+
+
+def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: bool = False) -> Callable:
+    """Wrap a view: resolve the caller (unless public), check the role, turn domain errors into answers.
+    The view gets the Principal as its first argument (public views get none)."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                if public:
+                    result = view(*args, **kwargs)
+                else:
+                    principal = authenticate(bearer_token(bp))
+                    if roles is not None:
+                        require_role(principal, roles)
+                    result = view(principal, *args, **kwargs)
+            except DomainError as exc:
+                return error_response(exc)
+            if isinstance(result, Response):
+                return result
+            return json_response(result)
+
+        return wrapper
+
+    return decorate
+
+
+def bearer_token(bp: Blueprint) -> str | None:
+    header = bp.current_request.headers.get("authorization") or ""
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def json_body(bp: Blueprint) -> dict:
+    raw = bp.current_request.raw_body
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("请求内容不是有效的 JSON")
+    if not isinstance(body, dict):
+        raise ValidationError("请求内容格式不正确")
+    return body
+
+
+def query_params(bp: Blueprint) -> dict[str, str]:
+    return dict(bp.current_request.query_params or {})
+
+
+def int_param(params: dict[str, str], name: str, default: int, *, low: int = 1, high: int = 500) -> int:
+    try:
+        value = int(params.get(name, default))
+    except ValueError:
+        raise ValidationError(f"参数 {name} 须为整数", fields={name: "须为整数"})
+    return max(low, min(high, value))
+
+
+def user_body(principal: Principal) -> dict:
+    body = {"id": principal.id, "role": principal.role, "role_label": principal.role_label,
+            "display_name": principal.display_name, "town": principal.town or "",
+            "categories": principal.categories}
+    if principal.role == "head":
+        body["enterprises"] = [{"id": e.enterprise_id, "name": e.name} for e in enterprises_of_head(principal.id)]
+    return body

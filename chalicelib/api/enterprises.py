@@ -1,0 +1,102 @@
+"""Routes: /api/enterprises (企业信息采集, §2.1) and /api/imports."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.common import endpoint, int_param, json_body, json_response, query_params, xlsx_response
+from chalicelib.rules import catalog
+from chalicelib.services import audit, enterprises, imports
+from chalicelib.services.enterprise_import import KIND as ENTERPRISE_IMPORT
+from chalicelib.services.scope import READ_ROLES, WRITE_ROLES
+from chalicelib.workbooks import enterprise_book
+
+bp = Blueprint(__name__)
+OFFICIALS = ("admin", "bureau", "town", "taskforce")
+
+
+def _filters() -> enterprises.Filters:
+    params = query_params(bp)
+    return enterprises.Filters(q=params.get("q", "").strip(), town=params.get("town", "").strip(),
+                               category=params.get("category", "").strip())
+
+
+@bp.route("/api/enterprises", methods=["GET"])
+@endpoint(bp, roles=READ_ROLES)
+def list_enterprises(principal):
+    params = query_params(bp)
+    page = int_param(params, "page", 1, high=100_000)
+    size = int_param(params, "page_size", 20, high=enterprises.MAX_PAGE_SIZE)
+    items, total = enterprises.list_page(principal, _filters(), page=page, page_size=size)
+    return {"items": [enterprises.public(e) for e in items], "total": total, "page": page, "page_size": size}
+
+
+@bp.route("/api/enterprises", methods=["POST"])
+@endpoint(bp, roles=WRITE_ROLES)
+def create_enterprise(principal):
+    ent = enterprises.create(principal, json_body(bp))
+    return json_response(enterprises.public(ent, full_phone=True), 201)
+
+
+@bp.route("/api/enterprises/template", methods=["GET"])
+@endpoint(bp, roles=WRITE_ROLES)
+def enterprise_template(principal):
+    names = [c.name for c in catalog.CATEGORIES
+             if principal.role != "bureau" or c.code in principal.categories]
+    towns = [principal.town] if principal.role == "town" else list(catalog.TOWNS)
+    return xlsx_response(enterprise_book.template(names, towns), "企业信息导入模板.xlsx")
+
+
+@bp.route("/api/enterprises/import", methods=["POST"], content_types=[enterprise_book.XLSX, "application/octet-stream"])
+@endpoint(bp, roles=WRITE_ROLES)
+def import_enterprises(principal):
+    request = bp.current_request
+    job = imports.start(principal, kind=ENTERPRISE_IMPORT, filename=request.headers.get("x-filename", ""),
+                        data=request.raw_body or b"")
+    return json_response(imports.public(job), 202)
+
+
+@bp.route("/api/enterprises/export", methods=["GET"])
+@endpoint(bp, roles=OFFICIALS)
+def export_enterprises(principal):
+    filters = _filters()
+    rows = [enterprises.public(e, full_phone=True) for e in enterprises.list_all(principal, filters)]
+    scope = principal.town or "、".join(principal.categories) or "全区"
+    audit.record(principal, action="导出企业信息", target=filters.q or None, scope=scope, rows=len(rows))
+    return xlsx_response(enterprise_book.export(rows), "企业信息.xlsx")
+
+
+@bp.route("/api/enterprises/delete-preview", methods=["POST"])
+@endpoint(bp, roles=WRITE_ROLES)
+def delete_preview(principal):
+    return enterprises.delete_preview(principal, json_body(bp).get("ids"))
+
+
+@bp.route("/api/enterprises/batch-delete", methods=["POST"])
+@endpoint(bp, roles=WRITE_ROLES)
+def batch_delete(principal):
+    body = json_body(bp)
+    return enterprises.batch_delete(principal, body.get("ids"), confirm_staff=body.get("confirm_staff") is True)
+
+
+@bp.route("/api/enterprises/{enterprise_id}", methods=["GET"])
+@endpoint(bp, roles=READ_ROLES)
+def get_enterprise(principal, enterprise_id):
+    return enterprises.public(enterprises.get(principal, enterprise_id), full_phone=True)
+
+
+@bp.route("/api/enterprises/{enterprise_id}", methods=["PUT"])
+@endpoint(bp, roles=WRITE_ROLES)
+def update_enterprise(principal, enterprise_id):
+    return enterprises.public(enterprises.update(principal, enterprise_id, json_body(bp)), full_phone=True)
+
+
+@bp.route("/api/imports/{job_id}", methods=["GET"])
+@endpoint(bp)
+def get_import(principal, job_id):
+    return imports.public(imports.get_for(principal, job_id))
+
+
+@bp.route("/api/imports/{job_id}/failures", methods=["GET"])
+@endpoint(bp)
+def import_failures(principal, job_id):
+    return xlsx_response(imports.failures_for(principal, job_id), "导入失败数据.xlsx")

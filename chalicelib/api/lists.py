@@ -1,0 +1,25 @@
+"""Route: /api/lists — the reference lists every screen needs."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.common import endpoint
+from chalicelib.rules import catalog
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/api/lists", methods=["GET"])
+@endpoint(bp)
+def lists(principal):
+    return {
+        "towns": list(catalog.TOWNS),
+        "categories": [{
+            "code": c.code, "name": c.name, "department": c.department, "rule": c.rule,
+            "enterprise_fields": [{"key": f.key, "label": f.label, "required": f.required} for f in c.enterprise_fields],
+            "staff_fields": [{"key": f.key, "label": f.label, "required": f.required} for f in c.staff_fields],
+        } for c in catalog.CATEGORIES],
+        "person_categories": list(catalog.PERSON_CATEGORIES),
+        "residence_types": list(catalog.RESIDENCE_TYPES),
+        "roles": [{"code": code, "label": label} for code, label in catalog.ROLE_LABELS.items()],
+    }

@@ -1,0 +1,61 @@
+"""Settings read from the environment at call time, never at import time.
+
+Chalice sets a stage's environment variables when the Lambda starts (and `chalice.test.Client` only while
+a call runs), so everything here is looked up lazily and cached per distinct environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_prefix: str
+    files_bucket: str
+    app_secret: bytes
+    sms_sender: str
+    sms_topic_arn: str
+    session_hours: int
+    code_valid_days: int
+    max_upload_bytes: int
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+def settings() -> Settings:
+    env = os.environ
+    return _build(
+        env.get("STAGE", "local"),
+        env.get("TABLE_PREFIX", "sentinel-local-"),
+        env.get("FILES_BUCKET", "sentinel-local-files"),
+        env.get("APP_SECRET", ""),
+        env.get("SMS_SENDER", "console"),
+        env.get("SMS_TOPIC_ARN", ""),
+        env.get("SESSION_HOURS", "12"),
+        env.get("CODE_VALID_DAYS", "7"),
+        env.get("MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)),
+    )
+
+
+@lru_cache(maxsize=8)
+def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, days, max_upload) -> Settings:
+    if not secret:
+        if stage not in ("local", "test"):
+            raise RuntimeError("APP_SECRET must be set outside the local and test stages")
+        secret = "local-development-secret-not-for-production"
+    return Settings(
+        stage=stage,
+        table_prefix=table_prefix,
+        files_bucket=files_bucket,
+        app_secret=secret.encode(),
+        sms_sender=sms_sender,
+        sms_topic_arn=topic,
+        session_hours=int(hours),
+        code_valid_days=int(days),
+        max_upload_bytes=int(max_upload),
+    )

@@ -1,0 +1,30 @@
+"""The files bucket: uploaded workbooks, failure workbooks. The client is created on first use."""
+from __future__ import annotations
+
+import boto3
+
+from chalicelib.config import settings
+
+_client = None
+
+
+def s3():
+    global _client
+    if _client is None:
+        _client = boto3.client("s3")
+    return _client
+
+
+def put(key: str, data: bytes, *, content_type: str, metadata: dict[str, str] | None = None) -> None:
+    s3().put_object(Bucket=settings().files_bucket, Key=key, Body=data, ContentType=content_type,
+                    Metadata=metadata or {})
+
+
+def get(key: str, *, bucket: str | None = None) -> bytes:
+    return s3().get_object(Bucket=bucket or settings().files_bucket, Key=key)["Body"].read()
+
+
+def reset_client() -> None:
+    """Tests that start a fresh moto backend call this so no client outlives it."""
+    global _client
+    _client = None

@@ -1,0 +1,20 @@
+"""Normalizing what people type: full-width folding, stray spaces, and the keys names are compared by."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def fold(value: object) -> str:
+    """Full-width → half-width (NFKC) and trimmed; None becomes ''."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return _SPACES.sub(" ", text).strip()
+
+
+def name_key(value: object) -> str:
+    """The key two names are the same by: folded, without inner spaces, case-insensitive."""
+    return _SPACES.sub("", fold(value)).casefold()

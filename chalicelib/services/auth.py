@@ -1,0 +1,210 @@
+"""Logging in and out: staff by username + password, enterprise heads by phone + SMS code (§2.2).
+
+A head's code is a 6-digit number stored as a keyed hash; it stays usable as a password for
+CODE_VALID_DAYS (the seed: "验证码可作为密码多次使用"). Sending is limited per phone to one a minute and ten
+a Shanghai day; five wrong codes lock the phone for 15 minutes. A phone that heads no enterprise gets the
+same answer and the same limits as one that does, and no code, so the endpoint reveals no accounts.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.config import settings
+from chalicelib.errors import (
+    DisabledError,
+    LockedError,
+    RateLimitedError,
+    UnauthenticatedError,
+    ValidationError,
+)
+from chalicelib.integrations.sms import sender
+from chalicelib.rules.catalog import ROLE_LABELS
+from chalicelib.rules.clock import local_day, now
+from chalicelib.rules.masking import mask_phone
+from chalicelib.rules.phone import normalize_mobile
+from chalicelib.services import security
+from chalicelib.store.models import Account, Enterprise, Session, SmsCode
+
+SEND_INTERVAL = timedelta(seconds=60)
+SENDS_PER_DAY = 10
+MAX_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+SMS_SENT_MESSAGE = "验证码已发送，请查收短信（如该号码已登记为企业负责人电话）"
+
+
+@dataclass
+class Principal:
+    """Who is calling, resolved from the session on every request."""
+
+    id: str  # username, or the head's phone
+    role: str
+    display_name: str
+    town: str | None = None
+    categories: list[str] = field(default_factory=list)
+    token_hash: str = ""
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+@dataclass
+class LoginResult:
+    token: str
+    expires_at: datetime
+    principal: Principal
+
+
+def login_with_password(*, username: str, password: str) -> LoginResult:
+    username = (username or "").strip()
+    try:
+        account = Account.get(username)
+    except DoesNotExist:
+        security.hash_password(password or "x")  # spend the same time as a real check
+        raise UnauthenticatedError("用户名或密码错误")
+    if not security.verify_password(password or "", account.password_hash):
+        raise UnauthenticatedError("用户名或密码错误")
+    if account.disabled:
+        raise DisabledError("该账号已停用，请联系系统运维人员")
+    return _open_session(account.username, account.role, account.session_epoch, _staff_principal(account))
+
+
+def request_sms_code(*, phone: str) -> dict:
+    mobile = normalize_mobile(phone)
+    if mobile is None:
+        raise ValidationError("手机号码格式不正确", fields={"phone": "请输入正确的11位手机号码"})
+    current = now()
+    record = _sms_record(mobile)
+    if record.last_sent_at and current - record.last_sent_at < SEND_INTERVAL:
+        wait = int((SEND_INTERVAL - (current - record.last_sent_at)).total_seconds()) + 1
+        raise RateLimitedError(f"验证码发送过于频繁，请 {wait} 秒后再试", retry_after=wait)
+    today = local_day(current).isoformat()
+    sent_today = record.sent_that_day if record.send_day == today else 0
+    if sent_today >= SENDS_PER_DAY:
+        raise RateLimitedError("该号码今日获取验证码次数已达上限，请明天再试")
+    actions = [SmsCode.last_sent_at.set(current), SmsCode.send_day.set(today),
+               SmsCode.sent_that_day.set(sent_today + 1)]
+    code = None
+    if _heads_an_enterprise(mobile):
+        code = f"{secrets.randbelow(10**6):06d}"
+        actions += [SmsCode.code_hash.set(security.keyed_hash("sms", f"{mobile}:{code}")),
+                    SmsCode.code_valid_until.set(current + timedelta(days=settings().code_valid_days))]
+    # The condition makes two simultaneous requests send at most one code.
+    condition = (SmsCode.last_sent_at.does_not_exist() if record.last_sent_at is None
+                 else SmsCode.last_sent_at == record.last_sent_at)
+    try:
+        record.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise RateLimitedError("验证码发送过于频繁，请稍后再试") from exc
+        raise
+    if code is not None:
+        sender().send(mobile, f"【智慧南沙】您的登录验证码为{code}，{settings().code_valid_days}天内可重复使用，请勿泄露。")
+    return {"message": SMS_SENT_MESSAGE, "cooldown_seconds": int(SEND_INTERVAL.total_seconds())}
+
+
+def login_with_code(*, phone: str, code: str) -> LoginResult:
+    mobile = normalize_mobile(phone)
+    if mobile is None:
+        raise ValidationError("手机号码格式不正确", fields={"phone": "请输入正确的11位手机号码"})
+    code = (code or "").strip()
+    current = now()
+    record = _sms_record(mobile)
+    if record.locked_until and record.locked_until > current:
+        minutes = int((record.locked_until - current).total_seconds() // 60) + 1
+        raise LockedError(f"验证码错误次数过多，请 {minutes} 分钟后再试")
+    valid = (record.code_hash is not None and record.code_valid_until is not None
+             and record.code_valid_until > current
+             and secrets.compare_digest(record.code_hash, security.keyed_hash("sms", f"{mobile}:{code}")))
+    if not valid:
+        failures = (record.failures or 0) + 1
+        actions = [SmsCode.failures.set(0 if failures >= MAX_FAILURES else failures)]
+        if failures >= MAX_FAILURES:
+            actions.append(SmsCode.locked_until.set(current + LOCK_FOR))
+        record.update(actions=actions)
+        if failures >= MAX_FAILURES:
+            raise LockedError("验证码错误次数过多，该号码已锁定 15 分钟")
+        raise UnauthenticatedError(f"验证码错误或已过期（还可尝试 {MAX_FAILURES - failures} 次）")
+    if not _heads_an_enterprise(mobile):
+        # The enterprise was deleted or its head changed since the code was sent.
+        raise UnauthenticatedError("该号码未登记为企业负责人电话，请联系所属委办局或镇街")
+    if record.failures:
+        record.update(actions=[SmsCode.failures.set(0)])
+    return _open_session(mobile, "head", 0, _head_principal(mobile))
+
+
+def authenticate(token: str | None) -> Principal:
+    if not token:
+        raise UnauthenticatedError("请先登录")
+    digest = security.token_digest(token)
+    try:
+        session = Session.get(digest)
+    except DoesNotExist:
+        raise UnauthenticatedError("登录已失效，请重新登录")
+    if session.expires_at <= now():  # TTL deletes late: check expiry ourselves
+        raise UnauthenticatedError("登录已过期，请重新登录")
+    if session.role == "head":
+        principal = _head_principal(session.subject)
+    else:
+        try:
+            account = Account.get(session.subject)
+        except DoesNotExist:
+            raise UnauthenticatedError("账号不存在，请重新登录")
+        if account.disabled:
+            raise DisabledError("该账号已停用，请联系系统运维人员")
+        if account.session_epoch != session.epoch:
+            raise UnauthenticatedError("登录已失效，请重新登录")
+        principal = _staff_principal(account)
+    principal.token_hash = digest
+    return principal
+
+
+def logout(principal: Principal) -> None:
+    Session(principal.token_hash).delete()
+
+
+def _open_session(subject: str, role: str, epoch: int, principal: Principal) -> LoginResult:
+    token = security.new_token()
+    created = now()
+    expires = created + timedelta(hours=settings().session_hours)
+    Session(security.token_digest(token), subject=subject, role=role, epoch=epoch,
+            created_at=created, expires_at=expires).save()
+    principal.token_hash = security.token_digest(token)
+    return LoginResult(token=token, expires_at=expires, principal=principal)
+
+
+def _staff_principal(account: Account) -> Principal:
+    return Principal(id=account.username, role=account.role, display_name=account.display_name,
+                     town=account.town, categories=list(account.categories or []))
+
+
+def _head_principal(phone: str) -> Principal:
+    return Principal(id=phone, role="head", display_name=f"企业负责人 {mask_phone(phone)}")
+
+
+def _heads_an_enterprise(phone: str) -> bool:
+    return any(True for _ in Enterprise.by_head.query(phone, limit=1))
+
+
+def _sms_record(phone: str) -> SmsCode:
+    try:
+        return SmsCode.get(phone, consistent_read=True)
+    except DoesNotExist:
+        return SmsCode(phone)
+
+
+def principal_for(subject: str, role: str) -> Principal:
+    """The principal an asynchronous job acts for, with the account's scope as it is now."""
+    if role == "head":
+        return _head_principal(subject)
+    try:
+        account = Account.get(subject)
+    except DoesNotExist:
+        raise UnauthenticatedError("导入发起账号已不存在")
+    if account.disabled:
+        raise DisabledError("导入发起账号已停用")
+    return _staff_principal(account)

@@ -1,0 +1,87 @@
+"""批量导入 of enterprises (§2.1): validate every row, save the valid ones, return the rest with 异常信息.
+
+Rows are grouped by identity (主体名称 within 所属镇街). The last row of a group wins; the group creates
+one enterprise if none exists (earlier rows of the group count as updates) or updates the existing one.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.errors import ConflictError, ValidationError
+from chalicelib.rules.clock import now
+from chalicelib.services import enterprises, imports
+from chalicelib.services.auth import Principal
+from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
+from chalicelib.services.scope import can_write, write_refusal
+from chalicelib.store.models import Enterprise
+from chalicelib.workbooks.columns import ENTERPRISE_HEADER_ALIASES, FAILURE_COLUMN, enterprise_extra_fields, enterprise_labels
+from chalicelib.workbooks.reader import cell_text, is_blank, open_sheet
+
+KIND = "enterprises"
+REQUIRED = ("category", "name", "town", "head_name", "head_phone", "address")
+WRITERS = 8  # DynamoDB writes are network-bound; a few in flight hide the round trips
+
+
+def process(principal: Principal, data: bytes) -> imports.Outcome:
+    aliases = {**ENTERPRISE_HEADER_ALIASES, **{f"extra.{k}": (v,) for k, v in enterprise_extra_fields().items()}}
+    sheet = open_sheet(data, aliases, required=REQUIRED)
+    outcome = imports.Outcome(failure_headers=[*sheet.headers, FAILURE_COLUMN])
+    labels = enterprise_labels()
+    groups: dict[str, list[tuple[list[object], EnterpriseIn]]] = {}
+    for _row_number, cells in sheet.rows:
+        if is_blank(cells):
+            continue
+        outcome.total += 1
+        values = {f: cell_text(cells[c]) if c < len(cells) else "" for f, c in sheet.columns.items()}
+        record = {f: v for f, v in values.items() if not f.startswith("extra.")}
+        record["extra"] = {f[6:]: v for f, v in values.items() if f.startswith("extra.")}
+        try:
+            row = parse_enterprise(record)
+        except ValidationError as exc:
+            outcome.failures.append((cells, " ".join(f"列为“{labels.get(f, f)}”，{m}！" for f, m in exc.fields.items())))
+            continue
+        refusal = write_refusal(principal, category=row.category, town=row.town)
+        if refusal:
+            outcome.failures.append((cells, f"{refusal}！"))
+            continue
+        groups.setdefault(enterprises.identity_key(row.town, row.name), []).append((cells, row))
+
+    existing = enterprises.find_by_identity(groups)
+    with ThreadPoolExecutor(WRITERS) as pool:
+        results = list(pool.map(lambda item: _apply(principal, item[0], item[1], existing.get(item[0])),
+                                groups.items()))
+    for (key, rows), problem in zip(groups.items(), results):
+        if problem == "created":
+            outcome.created += 1
+            outcome.updated += len(rows) - 1
+        elif problem == "updated":
+            outcome.updated += len(rows)
+        else:
+            outcome.failures.extend((cells, problem) for cells, _ in rows)
+    return outcome
+
+
+def _apply(principal: Principal, key: str, rows, current: Enterprise | None) -> str:
+    """Write the group's last row. Returns "created", "updated" or the 异常信息 for all its rows."""
+    _, values = rows[-1]
+    stamp = now()
+    if current is not None:
+        if not can_write(principal, category=current.category, town=current.town):
+            return "该企业已由其他单位登记，不在您的管理范围内，无法更新！"
+        enterprises.assign(current, values)
+        current.updated_at = stamp
+        try:
+            current.save()
+        except PutError:
+            return "该企业正在被他人修改，请稍后重新导入该行！"
+        return "updated"
+    try:
+        enterprises.insert(enterprises.build(principal, values))
+    except ConflictError:
+        return "该企业刚被他人登记，请重新导入该行！"
+    return "created"
+
+
+imports.register(KIND, process)

@@ -1,0 +1,114 @@
+"""What a valid enterprise is: one definition shared by the form and the workbook import."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticValidationError, field_validator
+
+from chalicelib.errors import ValidationError
+from chalicelib.rules import catalog
+from chalicelib.rules.phone import normalize_mobile
+from chalicelib.rules.text import fold
+from chalicelib.workbooks.columns import enterprise_labels
+
+_LIMITS = {"name": 100, "address": 200, "head_name": 30, "grid": 50}
+
+
+class EnterpriseIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    category: str
+    name: str = Field(max_length=_LIMITS["name"])
+    town: str
+    grid: str = Field(default="", max_length=_LIMITS["grid"])
+    head_name: str = Field(max_length=_LIMITS["head_name"])
+    head_phone: str
+    address: str = Field(max_length=_LIMITS["address"])
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("category", "name", "town", "grid", "head_name", "head_phone", "address", mode="before")
+    @classmethod
+    def _fold(cls, value: Any) -> str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a phone typed into a number cell
+        return fold(value)
+
+    @field_validator("category", "name", "town", "head_name", "head_phone", "address")
+    @classmethod
+    def _required(cls, value: str) -> str:
+        if not value:
+            raise ValueError("不能为空")
+        return value
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        found = catalog.category(value) or catalog.category_by_name(value)
+        if found is None:
+            raise ValueError("不是系统中的主体类型")
+        return found.code
+
+    @field_validator("town")
+    @classmethod
+    def _known_town(cls, value: str) -> str:
+        if value not in catalog.TOWNS:
+            raise ValueError("不是南沙区的镇街")
+        return value
+
+    @field_validator("head_phone")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        mobile = normalize_mobile(value)
+        if mobile is None:
+            raise ValueError("请输入正确的11位手机号码")
+        return mobile
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _fold_extra(cls, value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("数据格式不正确")
+        return {str(k): fold(v) for k, v in value.items()}
+
+
+def parse_enterprise(data: Any) -> EnterpriseIn:
+    """A valid EnterpriseIn, or ValidationError whose `fields` has a Chinese message per bad field
+    (keys as in the request; category-specific ones as `extra.<key>`)."""
+    if not isinstance(data, dict):
+        raise ValidationError("请求内容格式不正确")
+    problems: dict[str, str] = {}
+    model = None
+    try:
+        model = EnterpriseIn.model_validate(data)
+    except PydanticValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "_"
+            problems.setdefault(field, _chinese(error))
+    if model is not None:
+        category = catalog.category(model.category)
+        known = {f.key: f for f in category.enterprise_fields}
+        model.extra = {k: v for k, v in model.extra.items() if k in known and v}
+        for key, spec in known.items():
+            value = model.extra.get(key, "")
+            if spec.required and not value:
+                problems[f"extra.{key}"] = "不能为空"
+            elif len(value) > 100:
+                problems[f"extra.{key}"] = "不能超过100个字"
+    if problems:
+        labels = enterprise_labels()
+        summary = "；".join(f"{labels.get(f, f)}：{m}" for f, m in problems.items())
+        raise ValidationError(summary, fields=problems)
+    return model
+
+
+def _chinese(error: dict) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "不能为空"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "string_too_long":
+        return f"不能超过{error['ctx']['max_length']}个字"
+    return "数据格式不正确"

@@ -1,0 +1,278 @@
+"""The enterprise registry (§2.1): add, edit, list, delete, and the reads the import and export share.
+
+Identity: 主体名称 within 所属镇街, compared by `name_key`. The pair is claimed in the unique-keys table in
+the same transaction that writes the enterprise, so two registrations of one name cannot both succeed.
+Lists read one index partition per town or category in the caller's scope, never the whole table.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import ConflictError, ForbiddenError, HasStaffError, NotFoundError, StaleError, ValidationError
+from chalicelib.rules import catalog
+from chalicelib.rules.clock import iso, now
+from chalicelib.rules.masking import mask_phone
+from chalicelib.rules.text import fold, name_key
+from chalicelib.services import audit
+from chalicelib.services.auth import Principal
+from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
+from chalicelib.services.scope import READ_ROLES, WRITE_ROLES, can_read, require_role, write_refusal
+from chalicelib.store.models import Enterprise, Staff, UniqueKey
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    town: str = ""
+    category: str = ""
+
+
+def identity_key(town: str, name: str) -> str:
+    return f"enterprise#{town}#{name_key(name)}"
+
+
+def public(ent: Enterprise, *, full_phone: bool = False) -> dict:
+    category = catalog.category(ent.category)
+    return {
+        "id": ent.enterprise_id,
+        "category": ent.category,
+        "category_name": category.name if category else ent.category,
+        "name": ent.name,
+        "town": ent.town,
+        "grid": ent.grid or "",
+        "head_name": ent.head_name,
+        "head_phone": ent.head_phone if full_phone else mask_phone(ent.head_phone),
+        "address": ent.address,
+        "extra": _plain(ent.extra),
+        "staff_count": int(ent.staff_count or 0),
+        "version": ent.version,
+        "created_at": iso(ent.created_at),
+        "updated_at": iso(ent.updated_at),
+    }
+
+
+def _plain(value) -> dict:
+    """A raw MapAttribute reads back as a MapAttribute; the API wants a dict."""
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return dict(value or {})
+
+
+def create(principal: Principal, data: dict) -> Enterprise:
+    require_role(principal, WRITE_ROLES)
+    values = parse_enterprise(data)
+    _check_write_scope(principal, values)
+    ent = build(principal, values)
+    insert(ent)
+    return ent
+
+
+def build(principal: Principal, values: EnterpriseIn) -> Enterprise:
+    current = now()
+    ent = Enterprise(uuid.uuid4().hex, created_by=principal.id, created_at=current, updated_at=current)
+    assign(ent, values)
+    return ent
+
+
+def insert(ent: Enterprise) -> None:
+    """Write a new enterprise and claim its identity in one transaction (ConflictError if taken)."""
+    try:
+        with TransactWrite(connection=Connection()) as tx:
+            tx.save(UniqueKey(identity_key(ent.town, ent.name), owner=ent.enterprise_id),
+                    condition=UniqueKey.key.does_not_exist())
+            tx.save(ent, condition=Enterprise.enterprise_id.does_not_exist())
+    except TransactWriteError as exc:
+        if _condition_failed(exc):
+            raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业，请勿重复新增",
+                                fields={"name": "该镇街已有同名企业"})
+        raise
+
+
+def get(principal: Principal, enterprise_id: str, *, audit_full_view: bool = True) -> Enterprise:
+    require_role(principal, READ_ROLES)
+    ent = _load(enterprise_id)
+    if not can_read(principal, category=ent.category, town=ent.town, head_phone=ent.head_phone):
+        raise NotFoundError("企业不存在或不在您的管理范围内")
+    if audit_full_view and principal.role != "head":
+        audit.record(principal, action="查看企业详情", target=ent.name, scope=ent.town, rows=1)
+    return ent
+
+
+def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
+    require_role(principal, WRITE_ROLES)
+    ent = get(principal, enterprise_id, audit_full_view=False)
+    _check_write_scope(principal, EnterpriseIn.model_construct(category=ent.category, town=ent.town))
+    values = parse_enterprise(data)
+    _check_write_scope(principal, values)
+    expected = data.get("version")
+    if expected is not None and str(expected) != str(ent.version):
+        raise StaleError("该企业信息已被他人修改，请刷新后重试")
+    old_key = identity_key(ent.town, ent.name)
+    assign(ent, values)
+    ent.updated_at = now()
+    new_key = identity_key(ent.town, ent.name)
+    try:
+        with TransactWrite(connection=Connection()) as tx:
+            if new_key != old_key:
+                tx.delete(UniqueKey(old_key), condition=UniqueKey.owner == ent.enterprise_id)
+                tx.save(UniqueKey(new_key, owner=ent.enterprise_id), condition=UniqueKey.key.does_not_exist())
+            tx.save(ent)  # the version attribute adds the optimistic-lock condition
+    except TransactWriteError as exc:
+        if _condition_failed(exc):
+            if new_key != old_key and _reasons(exc)[1] == "ConditionalCheckFailed":
+                raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业", fields={"name": "该镇街已有同名企业"})
+            raise StaleError("该企业信息已被他人修改，请刷新后重试")
+        raise
+    return ent
+
+
+def list_page(principal: Principal, filters: Filters, *, page: int, page_size: int) -> tuple[list[Enterprise], int]:
+    items = list_all(principal, filters)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    page = max(1, page)
+    start = (page - 1) * page_size
+    return items[start:start + page_size], len(items)
+
+
+def list_all(principal: Principal, filters: Filters) -> list[Enterprise]:
+    require_role(principal, READ_ROLES)
+    items = [e for e in _scoped(principal, filters) if _matches(e, filters)]
+    items.sort(key=lambda e: (e.created_at, e.enterprise_id), reverse=True)
+    return items
+
+
+def delete_preview(principal: Principal, ids: list[str]) -> dict:
+    targets = _writable(principal, ids)
+    return {"count": len(targets), "staff_count": sum(_count_staff(e.enterprise_id) for e in targets)}
+
+
+def batch_delete(principal: Principal, ids: list[str], *, confirm_staff: bool) -> dict:
+    targets = _writable(principal, ids)
+    staff_counts = {e.enterprise_id: _count_staff(e.enterprise_id) for e in targets}
+    total_staff = sum(staff_counts.values())
+    if total_staff and not confirm_staff:
+        raise HasStaffError(f"所选企业共有 {total_staff} 名员工记录，删除企业将一并删除这些员工记录，请确认",
+                            staff_count=total_staff)
+    staff_deleted = 0
+    for ent in targets:
+        # Staff first: if this stops halfway the enterprise is still listed and the delete can be retried.
+        staff_deleted += _delete_staff(ent.enterprise_id)
+        with TransactWrite(connection=Connection()) as tx:
+            tx.delete(UniqueKey(identity_key(ent.town, ent.name)), condition=UniqueKey.owner == ent.enterprise_id)
+            tx.delete(ent)
+    return {"deleted": len(targets), "staff_deleted": staff_deleted}
+
+
+def enterprises_of_head(phone: str) -> list[Enterprise]:
+    keys = [e.enterprise_id for e in Enterprise.by_head.query(phone)]
+    return sorted(Enterprise.batch_get(keys), key=lambda e: e.name_key) if keys else []
+
+
+def find_by_identity(keys: Iterable[str]) -> dict[str, Enterprise]:
+    """identity key → existing enterprise, for the import (batched reads, no scan)."""
+    keys = list(dict.fromkeys(keys))
+    owners = {u.key: u.owner for u in UniqueKey.batch_get(keys)} if keys else {}
+    found = {e.enterprise_id: e for e in Enterprise.batch_get(list(set(owners.values())))} if owners else {}
+    return {key: found[owner] for key, owner in owners.items() if owner in found}
+
+
+def assign(ent: Enterprise, values: EnterpriseIn) -> None:
+    ent.category = values.category
+    ent.name = values.name
+    ent.name_key = name_key(values.name)
+    ent.town = values.town
+    ent.grid = values.grid or None
+    ent.head_name = values.head_name
+    ent.head_phone = values.head_phone
+    ent.address = values.address
+    ent.extra = dict(values.extra)
+
+
+def _check_write_scope(principal: Principal, values: EnterpriseIn) -> None:
+    refusal = write_refusal(principal, category=values.category, town=values.town)
+    if refusal:
+        raise ForbiddenError(refusal)
+
+
+def _load(enterprise_id: str) -> Enterprise:
+    try:
+        return Enterprise.get(enterprise_id)
+    except DoesNotExist:
+        raise NotFoundError("企业不存在或不在您的管理范围内")
+
+
+def _writable(principal: Principal, ids: list[str]) -> list[Enterprise]:
+    require_role(principal, WRITE_ROLES)
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ValidationError("请选择要删除的企业", fields={"ids": "请选择要删除的企业"})
+    if len(ids) > MAX_PAGE_SIZE:
+        raise ValidationError(f"一次最多删除 {MAX_PAGE_SIZE} 家企业")
+    targets = []
+    for enterprise_id in dict.fromkeys(ids):
+        ent = get(principal, enterprise_id, audit_full_view=False)
+        _check_write_scope(principal, EnterpriseIn.model_construct(category=ent.category, town=ent.town))
+        targets.append(ent)
+    return targets
+
+
+def _scoped(principal: Principal, filters: Filters) -> Iterator[Enterprise]:
+    role = principal.role
+    if role == "head":
+        yield from enterprises_of_head(principal.id)
+        return
+    if role == "town":
+        yield from Enterprise.by_town.query(principal.town)
+        return
+    if role == "bureau":
+        categories = [c for c in principal.categories if not filters.category or c == filters.category]
+        for code in categories:
+            yield from Enterprise.by_category.query(code)
+        return
+    # admin and taskforce read the district: one partition per town (or the filtered one)
+    if filters.category and not filters.town:
+        yield from Enterprise.by_category.query(filters.category)
+        return
+    for town in ([filters.town] if filters.town else catalog.TOWNS):
+        yield from Enterprise.by_town.query(town)
+
+
+def _matches(ent: Enterprise, filters: Filters) -> bool:
+    if filters.town and ent.town != filters.town:
+        return False
+    if filters.category and ent.category != filters.category:
+        return False
+    if filters.q:
+        needle = fold(filters.q).casefold()
+        haystack = " ".join([ent.name, ent.head_name, ent.head_phone, ent.address, ent.grid or ""]).casefold()
+        return needle in haystack
+    return True
+
+
+def _count_staff(enterprise_id: str) -> int:
+    return Staff.count(enterprise_id)
+
+
+def _delete_staff(enterprise_id: str) -> int:
+    deleted = 0
+    with Staff.batch_write() as batch:
+        for person in Staff.query(enterprise_id, attributes_to_get=["enterprise_id", "person_key"]):
+            batch.delete(person)
+            deleted += 1
+    return deleted
+
+
+def _reasons(exc: TransactWriteError) -> list[str]:
+    """One code per item of the transaction ("None" for items that were not the cause)."""
+    return [r.code if r else "None" for r in exc.cancellation_reasons]
+
+
+def _condition_failed(exc: TransactWriteError) -> bool:
+    return "ConditionalCheckFailed" in _reasons(exc)

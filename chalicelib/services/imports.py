@@ -1,0 +1,152 @@
+"""Import jobs: an upload becomes an object under uploads/<kind>/<job id>.xlsx and a job record; the S3
+event runs the import once. S3 delivers events at least once, so the handler claims the job with a
+conditional write before doing anything:
+
+    queued ──claim──▶ running ──▶ done | failed
+                         │ lease expired (the worker died) ──claim again──▶ running
+
+A redelivered event for a finished job does nothing. A retried job re-applies the same rows; every
+write is an upsert by identity, so the data ends the same (only the created/updated split may shift).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable
+from urllib.parse import unquote, unquote_plus
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.config import settings
+from chalicelib.errors import BadFileError, DomainError, NotFoundError, TooLargeError
+from chalicelib.integrations import storage
+from chalicelib.rules.clock import iso, now
+from chalicelib.services.auth import Principal, principal_for
+from chalicelib.store.models import ImportJob
+from chalicelib.workbooks.enterprise_book import XLSX
+from chalicelib.workbooks.safety import check_xlsx
+from chalicelib.workbooks.writer import write_table
+
+LEASE = timedelta(minutes=15)
+KEEP_JOBS = timedelta(days=30)
+STATUS_LABELS = {"queued": "排队中", "running": "导入中", "done": "已完成", "failed": "失败"}
+
+
+@dataclass
+class Outcome:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    failures: list[tuple[list[object], str]] = field(default_factory=list)  # (original cells, 异常信息)
+    failure_headers: list[str] = field(default_factory=list)
+
+
+Processor = Callable[[Principal, bytes], Outcome]
+_processors: dict[str, Processor] = {}
+
+
+def register(kind: str, processor: Processor) -> None:
+    _processors[kind] = processor
+
+
+def start(principal: Principal, *, kind: str, filename: str, data: bytes) -> ImportJob:
+    if len(data) > settings().max_upload_bytes:
+        raise TooLargeError(f"文件超过 {settings().max_upload_bytes // (1024 * 1024)} MB，请拆分后分批导入")
+    filename = unquote(filename or "").strip() or "导入文件.xlsx"
+    if not filename.lower().endswith(".xlsx"):
+        raise BadFileError("请上传 .xlsx 格式的 Excel 文件（旧版 .xls 请先另存为 .xlsx）")
+    check_xlsx(data)
+    job_id = uuid.uuid4().hex
+    created = now()
+    job = ImportJob(job_id, kind=kind, owner=principal.id, owner_role=principal.role, filename=filename[:200],
+                    object_key=f"uploads/{kind}/{job_id}.xlsx", created_at=created,
+                    expires_at=created + KEEP_JOBS)
+    job.save()  # before the object exists, so the event always finds its job
+    storage.put(job.object_key, data, content_type=XLSX, metadata={"job-id": job_id})
+    return job
+
+
+def handle_object(bucket: str, key: str) -> str:
+    """Run the import an S3 event announces. Returns what happened, for the log."""
+    key = unquote_plus(key)
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "uploads" or not parts[2].endswith(".xlsx"):
+        return f"ignored {key}"
+    job_id = parts[2][:-5]
+    try:
+        job = ImportJob.get(job_id, consistent_read=True)
+    except DoesNotExist:
+        return f"no job for {key}"
+    if not _claim(job):
+        return f"job {job_id} already {job.status}"
+    try:
+        principal = principal_for(job.owner, job.owner_role)
+        data = storage.get(key, bucket=bucket)
+        check_xlsx(data)
+        outcome = _processors[job.kind](principal, data)
+    except DomainError as exc:
+        _finish(job, status="failed", message=exc.message)
+        return f"job {job_id} failed: {exc.message}"
+    failure_key = None
+    if outcome.failures:
+        failure_key = f"results/{job_id}-failures.xlsx"
+        headers = outcome.failure_headers
+        rows = ([*cells, *([""] * (len(headers) - 1 - len(cells)))][:len(headers) - 1] + [reason]
+                for cells, reason in outcome.failures)
+        storage.put(failure_key, write_table("导入失败数据", headers, rows), content_type=XLSX)
+    message = (f"共 {outcome.total} 行，新增 {outcome.created} 条，更新 {outcome.updated} 条，"
+               f"失败 {len(outcome.failures)} 条")
+    _finish(job, status="done", message=message, total=outcome.total, created=outcome.created,
+            updated=outcome.updated, failed=len(outcome.failures), failure_key=failure_key)
+    return f"job {job_id} done: {message}"
+
+
+def get_for(principal: Principal, job_id: str) -> ImportJob:
+    try:
+        job = ImportJob.get(job_id)
+    except DoesNotExist:
+        raise NotFoundError("导入任务不存在")
+    if job.owner != principal.id:
+        raise NotFoundError("导入任务不存在")
+    return job
+
+
+def failures_for(principal: Principal, job_id: str) -> bytes:
+    job = get_for(principal, job_id)
+    if not job.failure_key:
+        raise NotFoundError("该导入没有失败数据")
+    return storage.get(job.failure_key)
+
+
+def public(job: ImportJob) -> dict:
+    return {
+        "id": job.job_id, "kind": job.kind, "filename": job.filename, "status": job.status,
+        "status_label": STATUS_LABELS.get(job.status, job.status),
+        "total": int(job.total or 0), "created": int(job.created or 0), "updated": int(job.updated or 0),
+        "failed": int(job.failed or 0), "message": job.message or "", "has_failures": bool(job.failure_key),
+        "created_at": iso(job.created_at), "finished_at": iso(job.finished_at),
+    }
+
+
+def _claim(job: ImportJob) -> bool:
+    current = now()
+    try:
+        job.update(actions=[ImportJob.status.set("running"), ImportJob.lease_until.set(current + LEASE)],
+                   condition=(ImportJob.status == "queued")
+                   | ((ImportJob.status == "running") & (ImportJob.lease_until < current)))
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            job.refresh(consistent_read=True)
+            return False
+        raise
+
+
+def _finish(job: ImportJob, *, status: str, message: str, **counts) -> None:
+    actions = [ImportJob.status.set(status), ImportJob.message.set(message), ImportJob.finished_at.set(now()),
+               ImportJob.lease_until.remove()]
+    for name, value in counts.items():
+        if value is not None:
+            actions.append(getattr(ImportJob, name).set(value))
+    job.update(actions=actions)

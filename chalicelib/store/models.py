@@ -1,0 +1,229 @@
+"""The single definition of every table and index (infra/ must match it: tests/unit/test_infra.py).
+
+Table names are read from the settings when a table is first used, so importing this module touches
+neither the environment nor AWS.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+class _LazyTableName(type):
+    """Metaclass of each Meta: `table_name` is the stage's prefix + the table's base name."""
+
+    @property
+    def table_name(cls) -> str:
+        return settings().table_prefix + cls.base_name
+
+
+class Account(Model):
+    """A staff account (运维, 委办局, 镇街, 专班). Heads have none: their enterprises are their account."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "accounts"
+        billing_mode = "PAY_PER_REQUEST"
+
+    username = UnicodeAttribute(hash_key=True)
+    display_name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    town = UnicodeAttribute(null=True)
+    categories = ListAttribute(of=UnicodeAttribute, default=list)
+    password_hash = UnicodeAttribute()
+    disabled = BooleanAttribute(default=False)
+    # Raised on disable and password reset; a session minted under an older epoch is dead.
+    session_epoch = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class Session(Model):
+    """A login session, keyed by the SHA-256 of its bearer token (the token itself is never stored)."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "sessions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    subject = UnicodeAttribute()  # username, or the head's phone
+    role = UnicodeAttribute()
+    epoch = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class SmsCode(Model):
+    """The current login code of a phone, its send counters and its lock."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "sms-codes"
+        billing_mode = "PAY_PER_REQUEST"
+
+    phone = UnicodeAttribute(hash_key=True)
+    code_hash = UnicodeAttribute(null=True)
+    code_valid_until = UTCDateTimeAttribute(null=True)
+    last_sent_at = UTCDateTimeAttribute(null=True)
+    send_day = UnicodeAttribute(null=True)
+    sent_that_day = NumberAttribute(default=0)
+    failures = NumberAttribute(default=0)
+    locked_until = UTCDateTimeAttribute(null=True)
+
+
+class EnterprisesByTown(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-town"
+        projection = AllProjection()
+
+    town = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
+class EnterprisesByCategory(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-category"
+        projection = AllProjection()
+
+    category = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
+class EnterprisesByHead(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-head-phone"
+        projection = KeysOnlyProjection()
+
+    head_phone = UnicodeAttribute(hash_key=True)
+
+
+class Enterprise(Model):
+    """A sentinel workplace (主体). Its 负责人电话 is its head's login."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "enterprises"
+        billing_mode = "PAY_PER_REQUEST"
+
+    enterprise_id = UnicodeAttribute(hash_key=True)
+    category = UnicodeAttribute()
+    name = UnicodeAttribute()
+    name_key = UnicodeAttribute()
+    town = UnicodeAttribute()
+    grid = UnicodeAttribute(null=True)
+    head_name = UnicodeAttribute()
+    head_phone = UnicodeAttribute()
+    address = UnicodeAttribute()
+    extra = MapAttribute(default=dict)
+    staff_count = NumberAttribute(default=0)  # kept by staff writes, shown in lists
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_town = EnterprisesByTown()
+    by_category = EnterprisesByCategory()
+    by_head = EnterprisesByHead()
+
+
+class StaffByPerson(GlobalSecondaryIndex):
+    """Feed matching: which enterprises employ the person with this keyed ID hash."""
+
+    class Meta:
+        index_name = "by-person"
+        projection = KeysOnlyProjection()
+
+    person_key = UnicodeAttribute(hash_key=True)
+
+
+class Staff(Model):
+    """A person registered by an enterprise head (§2.2). One record per enterprise and ID number: the
+    key is (enterprise, HMAC of the normalized ID), so the uniqueness rule is the table's own key."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "staff"
+        billing_mode = "PAY_PER_REQUEST"
+
+    enterprise_id = UnicodeAttribute(hash_key=True)
+    person_key = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    id_number = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    person_category = UnicodeAttribute(null=True)
+    residence_type = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    extra = MapAttribute(default=dict)
+    town = UnicodeAttribute()
+    category = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_person = StaffByPerson()
+
+
+class UniqueKey(Model):
+    """A claimed natural key (e.g. an enterprise name within a town), written in the same transaction as
+    the record that owns it, so that uniqueness never depends on a read-then-write."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "unique-keys"
+        billing_mode = "PAY_PER_REQUEST"
+
+    key = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+
+
+class ImportJob(Model):
+    """One uploaded workbook and what its import did; the page polls it."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "import-jobs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    job_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # "enterprises" (later "staff")
+    owner = UnicodeAttribute()  # the session subject who uploaded it
+    owner_role = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    status = UnicodeAttribute(default="queued")  # queued → running → done | failed
+    lease_until = UTCDateTimeAttribute(null=True)
+    total = NumberAttribute(default=0)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    message = UnicodeAttribute(null=True)
+    failure_key = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class AuditEvent(Model):
+    """Who saw or took personal data: exports and full-value detail views. Partitioned by month."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "audit"
+        billing_mode = "PAY_PER_REQUEST"
+
+    month = UnicodeAttribute(hash_key=True)  # YYYY-MM, Asia/Shanghai
+    at_id = UnicodeAttribute(range_key=True)  # ISO instant + "#" + random suffix, so it sorts by time
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute(null=True)
+    scope = UnicodeAttribute(null=True)
+    rows = NumberAttribute(default=0)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent)

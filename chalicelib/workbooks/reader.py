@@ -1,0 +1,72 @@
+"""Reading uploaded workbooks: the first sheet, its header row found by name, cells as text."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterator, Mapping, Sequence
+
+from python_calamine import CalamineWorkbook
+
+from chalicelib.errors import BadFileError
+from chalicelib.rules.text import fold
+
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass
+class Sheet:
+    headers: list[str]  # as written in the file (for the failure workbook)
+    columns: dict[str, int]  # field → column index
+    header_row: int  # 1-based row number of the header
+    rows: Iterator[tuple[int, list[object]]]  # (1-based row number, raw cells)
+
+
+def open_sheet(data: bytes, aliases: Mapping[str, Sequence[str]], *, required: Sequence[str]) -> Sheet:
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        table = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for every kind of broken file
+        raise BadFileError(f"文件无法读取：{_reason(exc)}。请用 Excel 打开后重新保存为 .xlsx 再导入")
+    lookup = {fold(name).replace(" ", ""): field for field, names in aliases.items() for name in names}
+    for index, row in enumerate(table[:HEADER_SEARCH_ROWS]):
+        columns: dict[str, int] = {}
+        for col, cell in enumerate(row):
+            field = lookup.get(fold(cell).replace(" ", ""))
+            if field and field not in columns:
+                columns[field] = col
+        if len(columns) >= 2:
+            missing = [f for f in required if f not in columns]
+            if missing:
+                names = "、".join(f"“{aliases[f][0]}”" for f in missing)
+                raise BadFileError(f"第 {index + 1} 行表头缺少{names}列，请使用下载的模板")
+            headers = [fold(c) for c in row]
+            while headers and not headers[-1]:
+                headers.pop()
+            return Sheet(headers=headers, columns=columns, header_row=index + 1,
+                         rows=((i + 1, r) for i, r in enumerate(table[index + 1:], start=index + 1)))
+    raise BadFileError("未找到表头行（如“" + "”“".join(aliases[f][0] for f in required[:3]) + "”），请使用下载的模板")
+
+
+def is_blank(row: Sequence[object]) -> bool:
+    return all(cell is None or fold(cell) == "" for cell in row)
+
+
+def cell_text(value: object) -> str:
+    """A cell as the text a person sees: integral floats without '.0', dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return fold(value)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:120]

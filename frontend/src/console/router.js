@@ -1,0 +1,51 @@
+import { createRouter, createWebHashHistory } from 'vue-router'
+import { api } from './api.js'
+import { session, loadMe, homeFor, STAFF_ROLES } from './auth.js'
+
+import Login from './views/Login.vue'
+import Layout from './views/Layout.vue'
+import Enterprises from './views/Enterprises.vue'
+import MyEnterprises from './views/MyEnterprises.vue'
+import Accounts from './views/Accounts.vue'
+import Audit from './views/Audit.vue'
+import DevSms from './views/DevSms.vue'
+
+const routes = [
+  { path: '/login', component: Login, meta: { public: true, title: '登录' } },
+  { path: '/dev/sms', component: DevSms, meta: { public: true, title: '开发短信收件箱' } },
+  {
+    path: '/',
+    component: Layout,
+    children: [
+      { path: '', name: 'home', component: { render: () => null } },
+      { path: 'enterprises', component: Enterprises, meta: { roles: STAFF_ROLES, title: '企业信息采集' } },
+      { path: 'my-enterprises', component: MyEnterprises, meta: { roles: ['head'], title: '我的企业' } },
+      { path: 'accounts', component: Accounts, meta: { roles: ['admin'], title: '账号管理' } },
+      { path: 'audit', component: Audit, meta: { roles: ['admin'], title: '操作日志' } },
+    ],
+  },
+  { path: '/:pathMatch(.*)*', redirect: '/' },
+]
+
+export const router = createRouter({ history: createWebHashHistory(), routes })
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  if (!api.getToken()) return { path: '/login' }
+  if (!session.user) {
+    try {
+      await loadMe()
+    } catch {
+      api.setToken(null)
+      return { path: '/login' }
+    }
+  }
+  const role = session.user.role
+  if (to.name === 'home') return { path: homeFor(role) }
+  if (to.meta.roles && !to.meta.roles.includes(role)) return { path: homeFor(role) }
+  return true
+})
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${to.meta.title} - 数据台账管理系统` : '数据台账管理系统'
+})

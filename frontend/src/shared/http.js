@@ -1,0 +1,164 @@
+// Shared fetch wrapper used by the console and the mobile app.
+// Each app creates its own instance with its own token key and its own way
+// of showing errors (ElMessage / showToast) and of going back to login.
+
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+
+const STATUS_MESSAGES = {
+  400: '请求参数有误',
+  401: '登录已失效，请重新登录',
+  403: '没有权限执行此操作',
+  404: '请求的数据不存在',
+  409: '数据冲突，请刷新后重试',
+  413: '上传文件过大',
+  429: '操作过于频繁，请稍后再试',
+}
+
+export class ApiError extends Error {
+  constructor(status, data) {
+    const msg =
+      (data && data.message) ||
+      STATUS_MESSAGES[status] ||
+      (status >= 500 ? '服务器繁忙，请稍后重试' : `请求失败（${status}）`)
+    super(msg)
+    this.status = status
+    this.code = (data && data.code) || null
+    this.fields = (data && data.fields) || null
+    this.data = data || {}
+  }
+}
+
+export function filenameFromDisposition(header) {
+  if (!header) return null
+  const m = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(header)
+  if (!m) return null
+  try {
+    return decodeURIComponent(m[2].trim().replace(/^"|"$/g, ''))
+  } catch {
+    return null
+  }
+}
+
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = filename
+  a.style.display = 'none'
+  document.body.appendChild(a)
+  a.click()
+  setTimeout(() => {
+    URL.revokeObjectURL(url)
+    a.remove()
+  }, 1000)
+}
+
+function buildUrl(path, query) {
+  if (!query) return path
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== '') params.append(k, v)
+  }
+  const s = params.toString()
+  return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path
+}
+
+/**
+ * createApi({ tokenKey, notify(message), onUnauthorized() })
+ *
+ * Request options:
+ *   query   – object turned into the query string (empty values dropped)
+ *   body    – JSON-encoded unless it is a Blob/File/ArrayBuffer
+ *   headers – extra headers
+ *   silent  – true: never toast; array of codes: don't toast those codes
+ *   noAuthRedirect – a 401 does not clear the token / go to login (login forms)
+ */
+export function createApi({ tokenKey, notify, onUnauthorized }) {
+  const api = {
+    onUnauthorized: onUnauthorized || (() => {}),
+    getToken: () => localStorage.getItem(tokenKey),
+    setToken(token) {
+      if (token) localStorage.setItem(tokenKey, token)
+      else localStorage.removeItem(tokenKey)
+    },
+  }
+
+  function report(err, opts) {
+    if (err instanceof ApiError && err.status === 401 && !opts.noAuthRedirect) {
+      api.setToken(null)
+      api.onUnauthorized(err)
+    }
+    const silent = opts.silent
+    if (silent === true) return
+    if (Array.isArray(silent) && err instanceof ApiError && silent.includes(err.code)) return
+    notify(err.message || '操作失败')
+  }
+
+  async function send(method, path, opts) {
+    const headers = { Accept: 'application/json', ...(opts.headers || {}) }
+    const token = api.getToken()
+    if (token) headers.Authorization = `Bearer ${token}`
+    let body = opts.body
+    const binary = body instanceof Blob || body instanceof ArrayBuffer
+    if (body !== undefined && !binary) {
+      headers['Content-Type'] = 'application/json'
+      body = JSON.stringify(body)
+    }
+    let res
+    try {
+      res = await fetch(buildUrl(path, opts.query), { method, headers, body })
+    } catch {
+      throw new ApiError(0, { code: 'NETWORK', message: '网络连接失败，请检查网络后重试' })
+    }
+    if (!res.ok) {
+      let data = null
+      try {
+        data = await res.json()
+      } catch {
+        data = null
+      }
+      throw new ApiError(res.status, data)
+    }
+    return res
+  }
+
+  api.request = async function request(method, path, opts = {}) {
+    try {
+      const res = await send(method, path, opts)
+      const text = await res.text()
+      return text ? JSON.parse(text) : null
+    } catch (err) {
+      report(err, opts)
+      throw err
+    }
+  }
+
+  api.get = (path, query, opts = {}) => api.request('GET', path, { ...opts, query })
+  api.post = (path, body, opts = {}) => api.request('POST', path, { ...opts, body: body ?? {} })
+  api.put = (path, body, opts = {}) => api.request('PUT', path, { ...opts, body: body ?? {} })
+
+  /** GET a binary file and save it (filename from Content-Disposition filename*, else fallbackName). */
+  api.download = async function download(path, { query, fallbackName = '下载文件.xlsx', ...opts } = {}) {
+    try {
+      const res = await send('GET', path, { ...opts, query, headers: { Accept: `${XLSX_TYPE}, */*` } })
+      const blob = await res.blob()
+      const name = filenameFromDisposition(res.headers.get('Content-Disposition')) || fallbackName
+      saveBlob(blob, name)
+      return name
+    } catch (err) {
+      report(err, opts)
+      throw err
+    }
+  }
+
+  /** POST the raw bytes of an .xlsx file; answers JSON. */
+  api.uploadXlsx = function uploadXlsx(path, file, opts = {}) {
+    return api.request('POST', path, {
+      ...opts,
+      body: file,
+      headers: { 'Content-Type': XLSX_TYPE, 'X-Filename': encodeURIComponent(file.name) },
+    })
+  }
+
+  return api
+}

@@ -1,0 +1,69 @@
+"""A generated demo district: accounts of every role and a few dozen enterprises with heads' phones.
+Names and addresses are invented from common parts; they describe no real person or business."""
+from __future__ import annotations
+
+import random
+
+from chalicelib.rules import catalog
+from chalicelib.rules.clock import now
+from chalicelib.services import enterprises, security
+from chalicelib.services.auth import Principal
+from chalicelib.services.enterprise_schema import parse_enterprise
+from chalicelib.store.models import Account
+
+DEMO_PASSWORD = "nansha2026"
+DEMO_HEAD_PHONE = "13800138000"
+
+ACCOUNTS = [
+    ("admin", "系统运维", "admin", None, []),
+    ("youzheng", "区邮政管理局", "bureau", None, ["express"]),
+    ("zhujian", "区住房和城乡建设局", "bureau", None, ["construction"]),
+    ("shijian", "区市场监督管理局", "bureau", None, ["market", "coldchain"]),
+    ("nanshajie", "南沙街道办事处", "town", "南沙街", []),
+    ("huangge", "黄阁镇人民政府", "town", "黄阁镇", []),
+    ("zhuanban", "哨点监测专班", "taskforce", None, []),
+]
+
+SURNAMES = "陈李黄张梁刘何林罗郭吴周谢冯邓曾彭蔡苏卢"
+GIVEN = ["志强", "伟明", "丽华", "海燕", "建国", "晓玲", "国栋", "秀英", "俊杰", "嘉欣", "文辉", "淑芬", "锦荣", "美玲"]
+ROADS = ["进港大道", "环市大道", "黄阁大道", "凤凰大道", "双山大道", "蕉门路", "市南路", "金岭北路", "丰泽东路", "海滨路"]
+NAMES = {
+    "express": ["{p}速递营业部", "{p}快运分拨中心", "{p}物流集散点"],
+    "market": ["{p}农贸市场", "{p}肉菜市场"],
+    "coldchain": ["{p}冷链仓储", "{p}冻品批发行"],
+    "construction": ["{p}建设工程项目部", "{p}安置区施工项目部"],
+    "hotel": ["{p}商务酒店", "{p}宾馆"],
+    "mall": ["{p}购物广场", "{p}生活超市"],
+    "transport": ["{p}客运站", "{p}公交场站"],
+    "port": ["{p}港务码头", "{p}集装箱码头"],
+}
+PLACES = ["金洲", "蕉门", "黄阁", "大岗", "榄核", "横沥", "东涌", "珠江", "龙穴", "万顷沙", "庆盛", "明珠湾", "灵山", "鱼窝头"]
+
+
+def seed() -> dict:
+    rng = random.Random(2026)
+    current = now()
+    for username, display, role, town, categories in ACCOUNTS:
+        Account(username, display_name=display, role=role, town=town, categories=categories,
+                password_hash=security.hash_password(DEMO_PASSWORD), created_at=current, updated_at=current).save()
+    admin = Principal(id="admin", role="admin", display_name="系统运维")
+    created = 0
+    used: set[tuple[str, str]] = set()
+    towns = [t for t in catalog.TOWNS if t != "其他"]
+    for index in range(36):
+        code = list(NAMES)[index % len(NAMES)]
+        town = "南沙街" if index < 8 else rng.choice(towns)
+        name = rng.choice(NAMES[code]).format(p=rng.choice(PLACES))
+        if (town, name) in used:
+            name = f"{name}（{index}号）"
+        used.add((town, name))
+        phone = DEMO_HEAD_PHONE if index in (0, 5) else f"1{rng.choice('35789')}{rng.randrange(10**9):09d}"
+        extra = {"project_name": f"{rng.choice(PLACES)}片区{rng.choice(['道路', '安置房', '学校', '综合体'])}工程"} \
+            if code == "construction" else {}
+        values = parse_enterprise({
+            "category": code, "name": name, "town": town, "grid": f"{town[:2]}第{rng.randint(1, 12)}网格",
+            "head_name": rng.choice(SURNAMES) + rng.choice(GIVEN), "head_phone": phone,
+            "address": f"广州市南沙区{town}{rng.choice(ROADS)}{rng.randint(1, 300)}号", "extra": extra})
+        enterprises.insert(enterprises.build(admin, values))
+        created += 1
+    return {"accounts": len(ACCOUNTS), "enterprises": created}

@@ -1,0 +1,48 @@
+"""The local event worker: long-polls the import queue on the moto server and hands each message to the
+Lambda handler declared in app.py, shaped as the Lambda event SQS would deliver."""
+from __future__ import annotations
+
+import threading
+import traceback
+
+import boto3
+
+
+class QueueWorker:
+    def __init__(self, queue_url: str, handler, *, max_receives: int = 5):
+        self.queue_url = queue_url
+        self.handler = handler
+        self.max_receives = max_receives
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        sqs = boto3.client("sqs")
+        arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        while not self._stop.is_set():
+            try:
+                messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1,
+                                               AttributeNames=["All"]).get("Messages", [])
+            except Exception:  # noqa: BLE001 - the server is stopping
+                if self._stop.is_set():
+                    return
+                raise
+            for message in messages:
+                event = {"Records": [{
+                    "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"], "attributes": message.get("Attributes", {}),
+                    "messageAttributes": {}, "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs",
+                    "eventSourceARN": arn, "awsRegion": "us-east-1"}]}
+                try:
+                    self.handler(event, None)
+                except Exception:  # noqa: BLE001 - like Lambda: leave it on the queue for a retry (then the DLQ)
+                    traceback.print_exc()
+                    continue
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
