@@ -59,6 +59,9 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
                     result = view(principal, *args, **kwargs)
             except DomainError as exc:
                 return error_response(exc)
+            except Exception:  # noqa: BLE001 - a bug: log it, answer in Chinese, never leak a trace
+                log.exception("unhandled error in %s", view.__name__)
+                return json_response({"code": "INTERNAL", "message": "服务器内部错误，请稍后重试或联系系统运维人员"}, 500)
             if isinstance(result, Response):
                 return result
             return json_response(result)

@@ -15,6 +15,14 @@ def fold(value: object) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def clean(value: object) -> str:
+    """Trimmed, runs of white space (full-width too) as one space; otherwise exactly as typed, so
+    full-width Chinese punctuation such as （） stays as people write it."""
+    if value is None:
+        return ""
+    return _SPACES.sub(" ", str(value)).strip()
+
+
 def name_key(value: object) -> str:
     """The key two names are the same by: folded, without inner spaces, case-insensitive."""
     return _SPACES.sub("", fold(value)).casefold()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from chalicelib.rules.catalog import ROLE_LABELS
 from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.store.models import AuditEvent
 
@@ -32,6 +31,6 @@ def recent(*, page: int, page_size: int) -> tuple[list[dict], int]:
 
 def _public(event: AuditEvent) -> dict:
     at = datetime.fromisoformat(event.at_id.split("#", 1)[0])
-    return {"at": iso(at), "actor": event.actor, "role": ROLE_LABELS.get(event.role, event.role),
+    return {"at": iso(at), "actor": event.actor, "role": event.role,
             "action": event.action, "target": event.target or "", "scope": event.scope or "",
             "rows": int(event.rows or 0)}

@@ -62,6 +62,8 @@ class LoginResult:
 def login_with_password(*, username: str, password: str) -> LoginResult:
     username = (username or "").strip()
     try:
+        if not username or len(username) > 64:
+            raise DoesNotExist()
         account = Account.get(username)
     except DoesNotExist:
         security.hash_password(password or "x")  # spend the same time as a real check

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticVa
 from chalicelib.errors import ValidationError
 from chalicelib.rules import catalog
 from chalicelib.rules.phone import normalize_mobile
-from chalicelib.rules.text import fold
+from chalicelib.rules.text import clean, fold
 from chalicelib.workbooks.columns import enterprise_labels
 
 _LIMITS = {"name": 100, "address": 200, "head_name": 30, "grid": 50}
@@ -31,7 +31,7 @@ class EnterpriseIn(BaseModel):
     def _fold(cls, value: Any) -> str:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # a phone typed into a number cell
-        return fold(value)
+        return clean(value)
 
     @field_validator("category", "name", "town", "head_name", "head_phone", "address")
     @classmethod
@@ -43,7 +43,7 @@ class EnterpriseIn(BaseModel):
     @field_validator("category")
     @classmethod
     def _known_category(cls, value: str) -> str:
-        found = catalog.category(value) or catalog.category_by_name(value)
+        found = catalog.category(value) or catalog.category_by_name(fold(value))
         if found is None:
             raise ValueError("不是系统中的主体类型")
         return found.code
@@ -51,9 +51,9 @@ class EnterpriseIn(BaseModel):
     @field_validator("town")
     @classmethod
     def _known_town(cls, value: str) -> str:
-        if value not in catalog.TOWNS:
+        if fold(value) not in catalog.TOWNS:
             raise ValueError("不是南沙区的镇街")
-        return value
+        return fold(value)
 
     @field_validator("head_phone")
     @classmethod
@@ -70,7 +70,7 @@ class EnterpriseIn(BaseModel):
             return {}
         if not isinstance(value, dict):
             raise ValueError("数据格式不正确")
-        return {str(k): fold(v) for k, v in value.items()}
+        return {str(k): clean(v) for k, v in value.items()}
 
 
 def parse_enterprise(data: Any) -> EnterpriseIn:

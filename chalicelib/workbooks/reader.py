@@ -9,7 +9,7 @@ from typing import Iterator, Mapping, Sequence
 from python_calamine import CalamineWorkbook
 
 from chalicelib.errors import BadFileError
-from chalicelib.rules.text import fold
+from chalicelib.rules.text import clean, fold
 
 HEADER_SEARCH_ROWS = 10
 
@@ -64,7 +64,7 @@ def cell_text(value: object) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    return fold(value)
+    return clean(value)
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,161 @@
+"""Shared fixtures: a fresh moto AWS per test with the resources of infra/stateful.json, a Chalice test
+client, logins for every role, and a recording SMS sender."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Before anything creates a client: fake credentials, one region, never a real endpoint.
+for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    os.environ.pop(name, None)
+os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_DEFAULT_REGION": "us-east-1"})
+
+from local.stack import stage_environment  # noqa: E402
+
+os.environ.update(stage_environment("local"))
+
+from moto import mock_aws  # noqa: E402
+
+
+@pytest.fixture
+def aws():
+    from chalicelib.integrations import storage
+    from infra.provision import provision
+
+    with mock_aws():
+        storage.reset_client()
+        resources = provision("local")
+        yield resources
+        storage.reset_client()
+
+
+class SentSms(list):
+    def send(self, phone, text):
+        self.append((phone, text))
+
+    def code_for(self, phone):
+        import re
+
+        for sent_phone, text in reversed(self):
+            if sent_phone == phone:
+                return re.search(r"\d{6}", text).group()
+        return None
+
+
+@pytest.fixture
+def sms(monkeypatch):
+    sent = SentSms()
+    monkeypatch.setattr("chalicelib.services.auth.sender", lambda: sent)
+    return sent
+
+
+class Api:
+    """Calls the app through chalice.test.Client and decodes JSON answers."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def call(self, method, path, *, token=None, body=None, raw=None, headers=None):
+        all_headers = {"Content-Type": "application/json", "Accept": "application/json, */*"}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        all_headers.update(headers or {})
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = getattr(self.client.http, method.lower())(path, headers=all_headers, body=payload)
+        content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+        data = json.loads(response.body) if "json" in content_type and response.body else response.body
+        return response.status_code, data
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.call("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.call("PUT", path, **kw)
+
+
+@pytest.fixture
+def api(aws):
+    from chalice.test import Client
+
+    import app as application
+
+    with Client(application.app, stage_name="local", project_dir=str(ROOT)) as client:
+        yield Api(client)
+
+
+PASSWORD = "nansha2026"
+USERS = {
+    "admin": dict(role="admin", display_name="运维"),
+    "youzheng": dict(role="bureau", display_name="区邮政管理局", categories=["express"]),
+    "zhujian": dict(role="bureau", display_name="区住建局", categories=["construction"]),
+    "nanshajie": dict(role="town", display_name="南沙街", town="南沙街"),
+    "huangge": dict(role="town", display_name="黄阁镇", town="黄阁镇"),
+    "zhuanban": dict(role="taskforce", display_name="专班"),
+}
+
+
+@pytest.fixture
+def accounts(aws):
+    from chalicelib.rules.clock import now
+    from chalicelib.services import security
+    from chalicelib.store.models import Account
+
+    stamp = now()
+    hashed = security.hash_password(PASSWORD)
+    for username, fields in USERS.items():
+        Account(username, password_hash=hashed, created_at=stamp, updated_at=stamp, **fields).save()
+    return USERS
+
+
+@pytest.fixture
+def login(api, accounts):
+    tokens = {}
+
+    def token_for(username):
+        if username not in tokens:
+            status, body = api.post("/api/auth/login", body={"username": username, "password": PASSWORD})
+            assert status == 200, body
+            tokens[username] = body["token"]
+        return tokens[username]
+
+    return token_for
+
+
+def enterprise_body(**overrides):
+    body = {"category": "express", "name": "南沙速递营业部", "town": "南沙街", "grid": "",
+            "head_name": "陈志强", "head_phone": "13800138000", "address": "广州市南沙区进港大道1号", "extra": {}}
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def make_enterprise(api, login):
+    def make(username="admin", **overrides):
+        status, body = api.post("/api/enterprises", token=login(username), body=enterprise_body(**overrides))
+        assert status == 201, body
+        return body
+
+    return make
+
+
+@pytest.fixture
+def head_login(api, sms):
+    def token_for(phone):
+        status, body = api.post("/api/auth/sms", body={"phone": phone})
+        assert status == 200, body
+        status, body = api.post("/api/auth/sms-login", body={"phone": phone, "code": sms.code_for(phone)})
+        assert status == 200, body
+        return body["token"]
+
+    return token_for

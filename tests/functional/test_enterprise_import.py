@@ -1,0 +1,162 @@
+"""批量导入 through the real path: API → S3 object → S3 notification → SQS → the Lambda handler."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import boto3
+import openpyxl
+import pytest
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER = ["主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址", "项目名称"]
+
+
+def workbook(rows, header=HEADER, before=()):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in before:
+        sheet.append(row)
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def deliver(aws, *, times=1):
+    """Hand every queued S3 notification to the Lambda handler, as SQS would (times>1: redelivery)."""
+    import app as application
+
+    sqs = boto3.client("sqs")
+    url = aws.queues["ImportQueue"]
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            break
+        messages += batch
+        for m in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    for _ in range(times):
+        for m in messages:
+            application.on_upload({"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+                                                "body": m["Body"], "attributes": {}, "messageAttributes": {},
+                                                "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1"}]},
+                                  None)
+    from chalicelib.events import s3_records
+
+    return sum(len(s3_records(m["Body"])) for m in messages)  # moto also queues an s3:TestEvent
+
+
+def upload(api, token, data, filename="企业.xlsx"):
+    from urllib.parse import quote
+
+    return api.call("POST", "/api/enterprises/import", token=token, raw=data,
+                    headers={"Content-Type": XLSX, "X-Filename": quote(filename)})
+
+
+def run_import(api, aws, token, data):
+    status, job = upload(api, token, data)
+    assert status == 202, job
+    assert job["status"] == "queued"
+    deliver(aws)
+    return api.get(f"/api/imports/{job['id']}", token=token)[1]
+
+
+GOOD = ["快递物流", "南沙速递营业部", "南沙街", "", "陈志强", "13800138000", "进港大道1号", ""]
+
+
+def test_good_bad_and_repeated_rows(api, aws, login):
+    token = login("youzheng")
+    data = workbook([
+        GOOD,
+        ["快递物流", "珠江快运", "珠江街", "", "李四", "1391234", "珠江路2号", ""],  # bad phone
+        ["建筑工地", "某工地", "南沙街", "", "王五", "13900000003", "某路", "某项目"],  # not this bureau's
+        [None] * 8,  # blank line, skipped
+        ["快递物流", "南沙速递营业部", "南沙街", "", "陈志强（新）", "13800138000", "进港大道1号", ""],  # last wins
+        ["快递物流", "", "火星", "", "", "abc", "", ""],
+    ])
+    job = run_import(api, aws, token, data)
+    assert (job["status"], job["total"], job["created"], job["updated"], job["failed"]) == ("done", 5, 1, 1, 3)
+    items = api.get("/api/enterprises", token=token)[1]["items"]
+    assert [(i["name"], i["head_name"]) for i in items] == [("南沙速递营业部", "陈志强（新）")]
+
+    status, data = api.get(f"/api/imports/{job['id']}/failures", token=token)
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows[0] == (*HEADER, "异常信息")
+    assert rows[1][1] == "珠江快运" and rows[1][8] == "列为“负责人电话”，请输入正确的11位手机号码！"
+    assert rows[2][8] == "该主体类型不在您单位的管理范围内！"
+    assert rows[3][8].count("列为") == 5 and "列为“所属镇街”，不是南沙区的镇街！" in rows[3][8]
+
+
+def test_existing_enterprise_is_updated(api, aws, login, make_enterprise):
+    make_enterprise(head_name="旧名字")
+    job = run_import(api, aws, login("admin"), workbook([GOOD]))
+    assert (job["created"], job["updated"]) == (0, 1)
+    assert api.get("/api/enterprises", token=login("admin"))[1]["items"][0]["head_name"] == "陈志强"
+
+
+def test_redelivered_event_imports_once(api, aws, login):
+    token = login("admin")
+    status, job = upload(api, token, workbook([GOOD]))
+    deliver(aws, times=3)
+    job = api.get(f"/api/imports/{job['id']}", token=token)[1]
+    assert (job["created"], job["updated"]) == (1, 0)
+    assert api.get("/api/enterprises", token=token)[1]["total"] == 1
+
+
+def test_header_moved_down_and_renamed(api, aws, login):
+    header = ["企业类型", "企业名称", "镇街", "责任人姓名", "责任人电话", "企业地址", "备注"]
+    data = workbook([["快递物流", "甲", "南沙街", "张三", 13800138000, "某路", "多余列"]], header=header,
+                    before=[["南沙区哨点企业登记表"], []])
+    job = run_import(api, aws, login("admin"), data)
+    assert (job["created"], job["failed"]) == (1, 0)
+    assert api.get("/api/enterprises", token=login("admin"))[1]["items"][0]["head_phone"] == "138****8000"
+
+
+def test_missing_columns_fail_the_job_with_a_message(api, aws, login):
+    job = run_import(api, aws, login("admin"), workbook([["甲", "南沙街"]], header=["主体名称", "所属镇街"]))
+    assert job["status"] == "failed" and "“主体类型”" in job["message"] and "“负责人电话”" in job["message"]
+
+
+def _zip_bomb():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧版 Excel"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600, "已加密"),
+    (b"name,phone\n", "不是 Excel"),
+    (b"PK\x03\x04 broken", "已损坏"),
+    (b"", "文件为空"),
+], ids=["xls", "encrypted", "csv", "broken-zip", "empty"])
+def test_bad_files_are_refused_at_once(api, aws, login, data, message):
+    status, body = upload(api, login("admin"), data)
+    assert status == 400 and message in body["message"]
+    assert deliver(aws) == 0
+
+
+def test_zip_bomb_is_refused(api, aws, login):
+    status, body = upload(api, login("admin"), _zip_bomb())
+    assert status == 400 and "解压后过大" in body["message"]
+
+
+def test_wrong_extension_and_size(api, aws, login, monkeypatch):
+    status, body = upload(api, login("admin"), workbook([GOOD]), filename="企业.xls")
+    assert status == 400 and ".xlsx" in body["message"]
+
+
+def test_jobs_belong_to_their_uploader(api, aws, login):
+    job = run_import(api, aws, login("admin"), workbook([GOOD, ["快递物流"]]))
+    assert api.get(f"/api/imports/{job['id']}", token=login("youzheng"))[0] == 404
+    assert api.get(f"/api/imports/{job['id']}/failures", token=login("youzheng"))[0] == 404
+
+
+def test_only_registrars_import(api, aws, login):
+    assert upload(api, login("zhuanban"), workbook([GOOD]))[0] == 403
