@@ -24,7 +24,6 @@ from chalicelib.errors import (
 from chalicelib.integrations.sms import sender
 from chalicelib.rules.catalog import ROLE_LABELS
 from chalicelib.rules.clock import local_day, now
-from chalicelib.rules.masking import mask_phone
 from chalicelib.rules.phone import normalize_mobile
 from chalicelib.services import security
 from chalicelib.store.models import Account, Enterprise, Session, SmsCode
@@ -185,7 +184,7 @@ def _staff_principal(account: Account) -> Principal:
 
 
 def _head_principal(phone: str) -> Principal:
-    return Principal(id=phone, role="head", display_name=f"企业负责人 {mask_phone(phone)}")
+    return Principal(id=phone, role="head", display_name="企业负责人")
 
 
 def _heads_an_enterprise(phone: str) -> bool:
