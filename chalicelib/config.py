@@ -21,6 +21,7 @@ class Settings:
     session_hours: int
     code_valid_days: int
     max_upload_bytes: int
+    import_writers: int  # parallel DynamoDB writes in an import (moto's server is not thread-safe: 1)
 
     @property
     def is_local(self) -> bool:
@@ -39,11 +40,13 @@ def settings() -> Settings:
         env.get("SESSION_HOURS", "12"),
         env.get("CODE_VALID_DAYS", "7"),
         env.get("MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)),
+        env.get("IMPORT_WRITERS", "8"),
     )
 
 
 @lru_cache(maxsize=8)
-def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, days, max_upload) -> Settings:
+def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, days, max_upload,
+           writers) -> Settings:
     if not secret:
         if stage not in ("local", "test"):
             raise RuntimeError("APP_SECRET must be set outside the local and test stages")
@@ -58,4 +61,5 @@ def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, 
         session_hours=int(hours),
         code_valid_days=int(days),
         max_upload_bytes=int(max_upload),
+        import_writers=max(1, int(writers)),
     )

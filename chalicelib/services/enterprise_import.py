@@ -5,10 +5,13 @@ one enterprise if none exists (earlier rows of the group count as updates) or up
 """
 from __future__ import annotations
 
+import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, PynamoDBException
 
+from chalicelib.config import settings
 from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.rules.clock import now
 from chalicelib.services import enterprises, imports
@@ -19,9 +22,10 @@ from chalicelib.store.models import Enterprise
 from chalicelib.workbooks.columns import ENTERPRISE_HEADER_ALIASES, FAILURE_COLUMN, enterprise_extra_fields, enterprise_labels
 from chalicelib.workbooks.reader import cell_text, is_blank, open_sheet
 
+log = logging.getLogger(__name__)
 KIND = "enterprises"
 REQUIRED = ("category", "name", "town", "head_name", "head_phone", "address")
-WRITERS = 8  # DynamoDB writes are network-bound; a few in flight hide the round trips
+WRITE_ATTEMPTS = 3
 
 
 def process(principal: Principal, data: bytes) -> imports.Outcome:
@@ -49,8 +53,8 @@ def process(principal: Principal, data: bytes) -> imports.Outcome:
         groups.setdefault(enterprises.identity_key(row.town, row.name), []).append((cells, row))
 
     existing = enterprises.find_by_identity(groups)
-    with ThreadPoolExecutor(WRITERS) as pool:
-        results = list(pool.map(lambda item: _apply(principal, item[0], item[1], existing.get(item[0])),
+    with ThreadPoolExecutor(settings().import_writers) as pool:
+        results = list(pool.map(lambda item: _apply_with_retry(principal, item[0], item[1], existing.get(item[0])),
                                 groups.items()))
     for (key, rows), problem in zip(groups.items(), results):
         if problem == "created":
@@ -61,6 +65,18 @@ def process(principal: Principal, data: bytes) -> imports.Outcome:
         else:
             outcome.failures.extend((cells, problem) for cells, _ in rows)
     return outcome
+
+
+def _apply_with_retry(principal: Principal, key: str, rows, current: Enterprise | None) -> str:
+    """A write that keeps failing for a reason other than the data ends as a failure row (the rest of
+    the workbook still imports, and the row can be imported again), never as a half-finished job."""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            return _apply(principal, key, rows, current)
+        except PynamoDBException:
+            log.warning("write of %s failed (attempt %d)", key, attempt + 1, exc_info=True)
+            time.sleep(0.2 * (attempt + 1))
+    return "系统繁忙，该行未能保存，请稍后重新导入该行！"
 
 
 def _apply(principal: Principal, key: str, rows, current: Enterprise | None) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import ConflictError, ForbiddenError, HasStaffError, NotFoundError, StaleError, ValidationError
@@ -83,17 +83,51 @@ def build(principal: Principal, values: EnterpriseIn) -> Enterprise:
 
 
 def insert(ent: Enterprise) -> None:
-    """Write a new enterprise and claim its identity in one transaction (ConflictError if taken)."""
+    """Claim the enterprise's identity, then write it (ConflictError if another enterprise holds it).
+
+    Two single-item conditional writes rather than one transaction: an import writes thousands of
+    these, and transactions cost twice the capacity (and copy whole tables on the embedded stack).
+    If the process dies between the two writes, the claim is left without its enterprise; the next
+    registration of that name finds the owner missing and takes the claim over, so nothing is stuck.
+    """
+    key = identity_key(ent.town, ent.name)
     try:
-        with TransactWrite(connection=Connection()) as tx:
-            tx.save(UniqueKey(identity_key(ent.town, ent.name), owner=ent.enterprise_id),
-                    condition=UniqueKey.key.does_not_exist())
-            tx.save(ent, condition=Enterprise.enterprise_id.does_not_exist())
-    except TransactWriteError as exc:
-        if _condition_failed(exc):
+        UniqueKey(key, owner=ent.enterprise_id).save(condition=UniqueKey.key.does_not_exist())
+    except PutError as exc:
+        if not _condition_failed_put(exc):
+            raise
+        _take_over_orphan(key, ent)
+    ent.save(condition=Enterprise.enterprise_id.does_not_exist())
+
+
+def _take_over_orphan(key: str, ent: Enterprise) -> None:
+    try:
+        holder = UniqueKey.get(key, consistent_read=True)
+    except DoesNotExist:  # released meanwhile
+        holder = None
+    if holder is not None and _exists(holder.owner):
+        raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业，请勿重复新增",
+                            fields={"name": "该镇街已有同名企业"})
+    condition = (UniqueKey.owner == holder.owner) if holder is not None else UniqueKey.key.does_not_exist()
+    try:
+        UniqueKey(key, owner=ent.enterprise_id).save(condition=condition)
+    except PutError as exc:
+        if _condition_failed_put(exc):
             raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业，请勿重复新增",
                                 fields={"name": "该镇街已有同名企业"})
         raise
+
+
+def _exists(enterprise_id: str) -> bool:
+    try:
+        Enterprise.get(enterprise_id, consistent_read=True, attributes_to_get=["enterprise_id"])
+        return True
+    except DoesNotExist:
+        return False
+
+
+def _condition_failed_put(exc: PutError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
 def get(principal: Principal, enterprise_id: str, *, audit_full_view: bool = True) -> Enterprise:

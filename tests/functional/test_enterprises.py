@@ -182,3 +182,17 @@ def test_malformed_bodies_are_400(api, login):
     assert api.call("POST", "/api/enterprises", token=token, raw="[1,2]")[0] == 400
     assert api.post("/api/enterprises/batch-delete", token=token, body={"ids": "x"})[0] == 400
     assert api.post("/api/enterprises", token=token, body=enterprise_body(extra="x"))[0] == 400
+
+
+def test_a_claim_left_by_a_crash_does_not_block_the_name(api, login, make_enterprise):
+    """The name is claimed before the enterprise is written; a claim whose enterprise never got written
+    (the process died in between) is taken over, while a live one still refuses the duplicate."""
+    from chalicelib.services.enterprises import identity_key
+    from chalicelib.store.models import UniqueKey
+
+    UniqueKey(identity_key("南沙街", "孤儿物流有限公司"), owner="never-written").save()
+    created = make_enterprise(name="孤儿物流有限公司", town="南沙街")
+    assert UniqueKey.get(identity_key("南沙街", "孤儿物流有限公司")).owner == created["id"]
+    status, body = api.post("/api/enterprises", token=login("admin"),
+                            body=enterprise_body(name="孤儿物流有限公司", town="南沙街"))
+    assert status == 409 and "已登记" in body["message"]
