@@ -10,7 +10,7 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import accounts, auth, enterprises, lists
+from chalicelib.api import accounts, auth, enterprises, lists, staff
 from chalicelib.events import handle_upload_messages
 from chalicelib.workbooks.enterprise_book import XLSX
 
@@ -18,7 +18,7 @@ app = Chalice(app_name="sentinel-health")
 app.log.setLevel(logging.INFO)
 app.api.binary_types.extend([XLSX])
 
-for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp):
+for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp):
     app.register_blueprint(blueprint)
 
 # Queue names are per stage; `make package` exports SENTINEL_STAGE before `chalice package`.

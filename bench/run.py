@@ -1,21 +1,37 @@
-"""`make bench`: timings on the embedded stack (moto server on loopback), printed and saved to
-bench/results/latest.json. Never run as tests: numbers go to docs/performance.md."""
+"""`make bench`: timings and peak memory, printed and saved to bench/results/latest.json. Never run as
+tests: the numbers go to docs/performance.md.
+
+Each measurement runs in a fresh process (`python -m bench.run --one NAME`), so its peak RSS is its own.
+The embedded-stack ones go through the HTTP API and the local event worker, as `make run` does.
+"""
 from __future__ import annotations
 
+import argparse
+import contextlib
 import io
 import json
+import os
 import random
 import resource
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-import openpyxl
-
 ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(tempfile.gettempdir()) / "sentinel-bench"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEAD = "13800138000"
+SURNAMES = "陈李黄张梁刘何林罗郭吴周谢冯邓曾彭蔡苏卢"
+GIVEN = ["志强", "伟明", "丽华", "海燕", "建国", "晓玲", "国栋", "秀英", "俊杰", "嘉欣"]
+
+
+def peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _free_port() -> int:
@@ -24,31 +40,81 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _call(base, method, path, body=None, headers=None, raw=False):
+    request = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=1800) as answer:
+        data = answer.read()
+    return data if raw else json.loads(data)
+
+
+# --- workbooks --------------------------------------------------------------------------------------
+
+
+def _write_rows(header, rows) -> bytes:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True, "strings_to_numbers": False})
+    sheet = book.add_worksheet("Sheet1")
+    sheet.write_row(0, 0, header)
+    for index, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            if isinstance(value, str):
+                sheet.write_string(index, col, value)
+            else:
+                sheet.write_number(index, col, value)
+    book.close()
+    return buffer.getvalue()
+
+
 def enterprise_workbook(rows: int) -> bytes:
     from chalicelib.rules import catalog
 
     rng = random.Random(7)
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("企业信息")
-    sheet.append(["主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址", "项目名称"])
     names = [c.name for c in catalog.CATEGORIES]
-    for n in range(rows):
-        category = names[n % len(names)]
-        sheet.append([category, f"测试企业{n:05d}", catalog.TOWNS[n % 9], "", "陈志强",
-                      f"139{rng.randrange(10**8):08d}", f"广州市南沙区测试路{n}号",
-                      "测试项目" if category == "建筑工地" else ""])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return _write_rows(
+        ["主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址", "项目名称"],
+        ([names[n % len(names)], f"测试企业{n:05d}", catalog.TOWNS[n % 9], "", "陈志强",
+          f"139{rng.randrange(10**8):08d}", f"广州市南沙区测试路{n}号",
+          "测试项目" if names[n % len(names)] == "建筑工地" else ""] for n in range(rows)))
 
 
-def _call(base, method, path, body=None, headers=None):
-    request = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
-    with urllib.request.urlopen(request) as answer:
-        return json.loads(answer.read())
+def _id_number(n: int) -> str:
+    from chalicelib.rules.idnumber import check_character
+
+    born = 19600101 + (n // 1000 % 40) * 10000 + (n // 40000 % 12) * 100
+    first = f"440115{born}{n % 1000:03d}"
+    return first + check_character(first)
 
 
-def bench_enterprise_import(rows: int = 5000) -> dict:
+def staff_workbook(rows: int, enterprise: str, *, bad_every: int = 0) -> bytes:
+    """Staff rows; every `bad_every`-th row has a bad check digit (the validator must find them)."""
+    rng = random.Random(3)
+
+    def row(n):
+        number = _id_number(n)
+        if bad_every and n % bad_every == 0:
+            number = number[:-1] + ("0" if number[-1] != "0" else "1")
+        return [rng.choice(SURNAMES) + rng.choice(GIVEN), number, f"137{n:08d}", enterprise,
+                "一线人员", "自行租住", f"广州市南沙区进港大道{n % 500}号"]
+
+    return _write_rows(["姓名", "身份证号码", "手机号码", "企业名称", "人员类别", "居住类型", "居住地址"],
+                       (row(n) for n in range(rows)))
+
+
+def cached(name: str, make) -> Path:
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / name
+    if not path.exists():
+        path.write_bytes(make())
+    return path
+
+
+# --- the embedded stack -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def embedded_stack():
     state = Path(tempfile.mkdtemp(prefix="sentinel-bench-"))
     from local.stack import LocalStack
 
@@ -57,37 +123,13 @@ def bench_enterprise_import(rows: int = 5000) -> dict:
     import app as application
     from local.server import serve
     from local.worker import QueueWorker
-    from chalicelib.rules.clock import now
-    from chalicelib.services import security
-    from chalicelib.store.models import Account
 
-    Account("admin", display_name="运维", role="admin", password_hash=security.hash_password("bench2026x"),
-            created_at=now(), updated_at=now()).save()
     worker = QueueWorker(resources.queues["ImportQueue"], application.on_upload)
     worker.start()
     port = _free_port()
     server = serve(application.app, port=port)
-    base = f"http://127.0.0.1:{port}"
     try:
-        data = enterprise_workbook(rows)
-        token = _call(base, "POST", "/api/auth/login", json.dumps({"username": "admin", "password": "bench2026x"}).encode(),
-                      {"Content-Type": "application/json"})["token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        started = time.perf_counter()
-        job = _call(base, "POST", "/api/enterprises/import", data, {
-            **auth, "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "X-Filename": "bench.xlsx"})
-        while job["status"] not in ("done", "failed"):
-            time.sleep(0.2)
-            job = _call(base, "GET", f"/api/imports/{job['id']}", headers=auth)
-        elapsed = time.perf_counter() - started
-        assert job["status"] == "done" and job["created"] == rows, job
-        list_started = time.perf_counter()
-        page = _call(base, "GET", "/api/enterprises?page=1&page_size=20", headers=auth)
-        list_elapsed = time.perf_counter() - list_started
-        assert page["total"] == rows
-        return {"rows": rows, "file_bytes": len(data), "seconds": round(elapsed, 2),
-                "rows_per_second": round(rows / elapsed), "list_first_page_seconds_at_5000": round(list_elapsed, 3)}
+        yield f"http://127.0.0.1:{port}"
     finally:
         worker.stop()
         server.shutdown()
@@ -95,9 +137,193 @@ def bench_enterprise_import(rows: int = 5000) -> dict:
         shutil.rmtree(state, ignore_errors=True)
 
 
+def _admin_token(base) -> dict:
+    from chalicelib.rules.clock import now
+    from chalicelib.services import security
+    from chalicelib.store.models import Account
+
+    Account("admin", display_name="运维", role="admin", password_hash=security.hash_password("bench2026x"),
+            created_at=now(), updated_at=now()).save()
+    token = _call(base, "POST", "/api/auth/login", json.dumps({"username": "admin", "password": "bench2026x"}).encode(),
+                  {"Content-Type": "application/json"})["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _head_token(base) -> dict:
+    _call(base, "POST", "/api/auth/sms", json.dumps({"phone": HEAD}).encode(), {"Content-Type": "application/json"})
+    code = next(i["code"] for i in _call(base, "GET", "/api/dev/sms-outbox")["items"] if i["phone"] == HEAD)
+    token = _call(base, "POST", "/api/auth/sms-login", json.dumps({"phone": HEAD, "code": code}).encode(),
+                  {"Content-Type": "application/json"})["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _enterprise(name: str, town: str = "南沙街", category: str = "express"):
+    from chalicelib.rules.clock import now
+    from chalicelib.rules.text import name_key
+    from chalicelib.services import enterprises
+    from chalicelib.store.models import Enterprise
+
+    ent = Enterprise(f"bench-{name_key(name)}", category=category, name=name, name_key=name_key(name), town=town,
+                     head_name="陈志强", head_phone=HEAD, address="广州市南沙区进港大道1号", created_by="bench",
+                     created_at=now(), updated_at=now())
+    enterprises.insert(ent)
+    return ent
+
+
+def _import(base, auth, path, data) -> dict:
+    job = _call(base, "POST", path, data, {**auth, "Content-Type": XLSX, "X-Filename": "bench.xlsx"})
+    while job["status"] not in ("done", "failed"):
+        time.sleep(0.2)
+        job = _call(base, "GET", f"/api/imports/{job['id']}", headers=auth)
+    return job
+
+
+def _timed(fn):
+    started = time.perf_counter()
+    value = fn()
+    return value, round(time.perf_counter() - started, 3)
+
+
+# --- measurements -----------------------------------------------------------------------------------
+
+
+def enterprise_import_5000() -> dict:
+    with embedded_stack() as base:
+        auth = _admin_token(base)
+        data = enterprise_workbook(5000)
+        job, seconds = _timed(lambda: _import(base, auth, "/api/enterprises/import", data))
+        assert job["status"] == "done" and job["created"] == 5000, job
+        page, list_seconds = _timed(lambda: _call(base, "GET", "/api/enterprises?page=1&page_size=20", headers=auth))
+        assert page["total"] == 5000
+        return {"rows": 5000, "file_bytes": len(data), "seconds": seconds, "rows_per_second": round(5000 / seconds),
+                "list_first_page_seconds": list_seconds, "peak_rss_mb": peak_mb()}
+
+
+def _owned():
+    from chalicelib.rules.clock import now
+    from chalicelib.store.models import Enterprise
+
+    ent = Enterprise("bench-express", category="express", name="南沙速递营业部", name_key="南沙速递营业部",
+                     town="南沙街", head_name="陈志强", head_phone=HEAD, address="x", created_by="bench",
+                     created_at=now(), updated_at=now())
+    return {ent.enterprise_id: ent}
+
+
+def staff_parse_100k_ours() -> dict:
+    os.environ.setdefault("STAGE", "local")
+    from chalicelib.services.staff_import import check_workbook
+
+    data = cached("staff-100k.xlsx", lambda: staff_workbook(100_000, "南沙速递营业部", bad_every=1000)).read_bytes()
+    owned = _owned()
+    baseline = peak_mb()
+    checked, seconds = _timed(lambda: check_workbook(data, owned))
+    assert checked.outcome.total == 100_000 and len(checked.outcome.failures) == 100, len(checked.outcome.failures)
+    return {"rows": 100_000, "file_bytes": len(data), "seconds": seconds, "valid": len(checked.latest),
+            "refused": len(checked.outcome.failures), "rss_before_mb": baseline, "peak_rss_mb": peak_mb(),
+            "does": "read (calamine) + header detection + formula scan + full validation of every cell "
+                    "(ID checksum/birth date, phone, lists, enterprise) + keyed hash per person"}
+
+
+def staff_parse_100k_pandas(engine: str | None = None) -> dict:
+    import pandas
+
+    data = cached("staff-100k.xlsx", lambda: staff_workbook(100_000, "南沙速递营业部", bad_every=1000)).read_bytes()
+    baseline = peak_mb()
+    frame, seconds = _timed(lambda: pandas.read_excel(io.BytesIO(data), dtype=str, engine=engine))
+    assert len(frame) == 100_000
+    return {"rows": len(frame), "seconds": seconds, "engine": engine or "default (openpyxl)",
+            "rss_before_mb": baseline, "peak_rss_mb": peak_mb(), "does": "read only, no validation"}
+
+
+def staff_parse_100k_pandas_calamine() -> dict:
+    return staff_parse_100k_pandas("calamine")
+
+
+def staff_import_10k() -> dict:
+    with embedded_stack() as base:
+        _enterprise("南沙速递营业部")
+        auth = _head_token(base)
+        data = staff_workbook(10_000, "南沙速递营业部")
+        job, seconds = _timed(lambda: _import(base, auth, "/api/staff/import", data))
+        assert job["status"] == "done" and job["created"] == 10_000, job
+        page, list_seconds = _timed(lambda: _call(base, "GET", "/api/staff?page=1&page_size=20", headers=auth))
+        assert page["total"] == 10_000
+        again, reimport_seconds = _timed(lambda: _import(base, auth, "/api/staff/import", data))
+        assert again["updated"] == 10_000, again
+        return {"rows": 10_000, "file_bytes": len(data), "seconds": seconds, "rows_per_second": round(10_000 / seconds),
+                "reimport_seconds": reimport_seconds, "head_list_first_page_seconds": list_seconds,
+                "peak_rss_mb": peak_mb()}
+
+
+def ledger_export_100k() -> dict:
+    from chalicelib.rules import catalog
+    from chalicelib.rules.clock import now
+    from chalicelib.services import staff
+    from chalicelib.services.staff_schema import StaffIn
+    from chalicelib.store.models import Staff
+
+    with embedded_stack() as base:
+        auth = _admin_token(base)
+        towns = [t for t in catalog.TOWNS if t != "其他"]
+        ents = [_enterprise(f"测试物流{n:03d}", towns[n % 9]) for n in range(100)]
+        started = time.perf_counter()
+        with Staff.batch_write() as batch:
+            for n in range(100_000):
+                ent = ents[n % 100]
+                values = StaffIn(enterprise_id=ent.enterprise_id, name="陈志强", id_number=_id_number(n), phone=f"137{n:08d}",
+                                                 person_category="一线人员", residence_type="自行租住",
+                                                 address=f"广州市南沙区进港大道{n % 500}号", extra={})
+                stamp = now()
+                person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)
+                staff.assign(person, values, ent, stamp=stamp)
+                batch.save(person)
+        seed_seconds = round(time.perf_counter() - started, 1)
+        page, list_seconds = _timed(lambda: _call(base, "GET", "/api/ledger?category=express&page=1&page_size=20",
+                                                  headers=auth))
+        assert page["total"] == 100_000, page["total"]
+        found, id_search_seconds = _timed(lambda: _call(base, "GET", f"/api/ledger?category=express&q={_id_number(777)}",
+                                                        headers=auth))
+        assert found["total"] == 1
+        data, seconds = _timed(lambda: _call(base, "GET", "/api/ledger/export?category=express", raw=True,
+                                             headers={**auth, "Accept": XLSX}))
+        from python_calamine import CalamineWorkbook
+
+        rows = len(CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()) - 1
+        assert rows == 100_000, rows
+        return {"rows": rows, "export_seconds": seconds, "export_bytes": len(data),
+                "ledger_first_page_seconds": list_seconds, "ledger_search_by_id_seconds": id_search_seconds,
+                "seed_seconds_not_timed_above": seed_seconds, "peak_rss_mb_including_moto": peak_mb()}
+
+
+MEASUREMENTS = {f.__name__: f for f in (
+    enterprise_import_5000, staff_parse_100k_ours, staff_parse_100k_pandas, staff_parse_100k_pandas_calamine,
+    staff_import_10k, ledger_export_100k)}
+
+
 def main() -> None:
-    results = {"enterprise_import_5000": bench_enterprise_import(5000),
-               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--one", choices=sorted(MEASUREMENTS))
+    parser.add_argument("--only", nargs="*", help="run these measurements (default: all)")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(MEASUREMENTS[args.one](), ensure_ascii=False))
+        return
+    results = {}
+    for name in args.only or MEASUREMENTS:
+        print(f"… {name}", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, "-m", "bench.run", "--one", name], cwd=ROOT, capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            results[name] = {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+            print(done.stderr[-3000:], file=sys.stderr)
+        else:
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(json.dumps({name: results[name]}, ensure_ascii=False), flush=True)
+    ours, pandas_ = results.get("staff_parse_100k_ours", {}), results.get("staff_parse_100k_pandas", {})
+    if "seconds" in ours and "seconds" in pandas_:
+        results["staff_parse_100k_ours_vs_pandas"] = {
+            "ours_seconds": ours["seconds"], "pandas_read_excel_seconds": pandas_["seconds"],
+            "speedup": round(pandas_["seconds"] / ours["seconds"], 2), "ours_faster": ours["seconds"] < pandas_["seconds"]}
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))

@@ -45,6 +45,10 @@ class ConflictError(DomainError):
     status, code = 409, "CONFLICT"
 
 
+class DuplicateError(ConflictError):
+    code = "DUPLICATE"
+
+
 class StaleError(DomainError):
     status, code = 409, "STALE"
 

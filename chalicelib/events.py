@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from chalicelib.services import enterprise_import  # noqa: F401 - registers the enterprise processor
+from chalicelib.services import enterprise_import, staff_import  # noqa: F401 - register the import processors
 from chalicelib.services import imports
 
 

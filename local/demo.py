@@ -1,15 +1,19 @@
-"""A generated demo district: accounts of every role and a few dozen enterprises with heads' phones.
+"""A generated demo district: accounts of every role, a few dozen enterprises with heads' phones, and
+their staff.
 Names and addresses are invented from common parts; they describe no real person or business."""
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import now
-from chalicelib.services import enterprises, security
+from chalicelib.rules.idnumber import check_character
+from chalicelib.services import enterprises, security, staff
 from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import parse_enterprise
-from chalicelib.store.models import Account
+from chalicelib.services.staff_schema import StaffIn
+from chalicelib.store.models import Account, Staff
 
 DEMO_PASSWORD = "nansha2026"
 DEMO_HEAD_PHONE = "13800138000"
@@ -47,7 +51,7 @@ def seed() -> dict:
         Account(username, display_name=display, role=role, town=town, categories=categories,
                 password_hash=security.hash_password(DEMO_PASSWORD), created_at=current, updated_at=current).save()
     admin = Principal(id="admin", role="admin", display_name="系统运维")
-    created = 0
+    created = people = 0
     used: set[tuple[str, str]] = set()
     towns = [t for t in catalog.TOWNS if t != "其他"]
     for index in range(36):
@@ -64,6 +68,34 @@ def seed() -> dict:
             "category": code, "name": name, "town": town, "grid": f"{town[:2]}第{rng.randint(1, 12)}网格",
             "head_name": rng.choice(SURNAMES) + rng.choice(GIVEN), "head_phone": phone,
             "address": f"广州市南沙区{town}{rng.choice(ROADS)}{rng.randint(1, 300)}号", "extra": extra})
-        enterprises.insert(enterprises.build(admin, values))
+        ent = enterprises.build(admin, values)
+        enterprises.insert(ent)
         created += 1
-    return {"accounts": len(ACCOUNTS), "enterprises": created}
+        people += _seed_staff(rng, ent, count=rng.randint(6, 14))
+    return {"accounts": len(ACCOUNTS), "enterprises": created, "staff": people}
+
+
+def _seed_staff(rng: random.Random, ent, *, count: int) -> int:
+    """Generated people (valid-looking, invented ID numbers of 南沙区 440115) for one enterprise."""
+    with Staff.batch_write() as batch:
+        for n in range(count):
+            born = date(1965, 1, 1) + timedelta(days=rng.randrange(365 * 38))
+            first17 = f"440115{born:%Y%m%d}{rng.randrange(1000):03d}"
+            values = StaffIn(enterprise_id=ent.enterprise_id, name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                             person_category=rng.choice(catalog.PERSON_CATEGORIES[:3]),
+                             phone=f"1{rng.choice('35789')}{rng.randrange(10**9):09d}",
+                             id_number=first17 + check_character(first17),
+                             residence_type=rng.choice(catalog.RESIDENCE_TYPES[:4]),
+                             address=f"广州市南沙区{ent.town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
+                             extra={"project_name": values_extra(ent)} if ent.category == "construction" else {})
+            stamp = now() - timedelta(minutes=count - n)
+            person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)
+            staff.assign(person, values, ent, stamp=stamp)
+            batch.save(person)
+    staff.adjust_count(ent.enterprise_id, count)
+    return count
+
+
+def values_extra(ent) -> str:
+    extra = ent.extra.as_dict() if hasattr(ent.extra, "as_dict") else dict(ent.extra or {})
+    return extra.get("project_name", "")

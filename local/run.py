@@ -30,7 +30,7 @@ def main() -> int:
 
     if stack.is_empty():
         counts = demo.seed()
-        print(f"已生成演示数据：{counts['accounts']} 个账号，{counts['enterprises']} 家企业")
+        print(f"已生成演示数据：{counts['accounts']} 个账号，{counts['enterprises']} 家企业，{counts['staff']} 名员工")
     else:
         print(f"已恢复本地数据（{args.state}）")
     worker = QueueWorker(resources.queues["ImportQueue"], application.on_upload)

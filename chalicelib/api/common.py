@@ -110,3 +110,13 @@ def user_body(principal: Principal) -> dict:
     if principal.role == "head":
         body["enterprises"] = [{"id": e.enterprise_id, "name": e.name} for e in enterprises_of_head(principal.id)]
     return body
+
+
+def start_import(bp: Blueprint, principal: Principal, kind: str) -> Response:
+    """The uploaded workbook (raw body, X-Filename header) becomes an import job: 202 with the job."""
+    from chalicelib.services import imports
+
+    request = bp.current_request
+    job = imports.start(principal, kind=kind, filename=request.headers.get("x-filename", ""),
+                        data=request.raw_body or b"")
+    return json_response(imports.public(job), 202)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import endpoint, int_param, json_body, json_response, query_params, xlsx_response
+from chalicelib.api.common import (endpoint, int_param, json_body, json_response, query_params, start_import,
+                                   xlsx_response)
 from chalicelib.rules import catalog
 from chalicelib.services import audit, enterprises, imports
 from chalicelib.services.enterprise_import import KIND as ENTERPRISE_IMPORT
@@ -49,10 +50,7 @@ def enterprise_template(principal):
 @bp.route("/api/enterprises/import", methods=["POST"], content_types=[enterprise_book.XLSX, "application/octet-stream"])
 @endpoint(bp, roles=WRITE_ROLES)
 def import_enterprises(principal):
-    request = bp.current_request
-    job = imports.start(principal, kind=ENTERPRISE_IMPORT, filename=request.headers.get("x-filename", ""),
-                        data=request.raw_body or b"")
-    return json_response(imports.public(job), 202)
+    return start_import(bp, principal, ENTERPRISE_IMPORT)
 
 
 @bp.route("/api/enterprises/export", methods=["GET"])

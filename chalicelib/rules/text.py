@@ -11,8 +11,10 @@ def fold(value: object) -> str:
     """Full-width → half-width (NFKC) and trimmed; None becomes ''."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    return _SPACES.sub(" ", text).strip()
+    text = str(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())  # str.split() splits on every Unicode space, as \s+ does
 
 
 def clean(value: object) -> str:
@@ -20,7 +22,7 @@ def clean(value: object) -> str:
     full-width Chinese punctuation such as （） stays as people write it."""
     if value is None:
         return ""
-    return _SPACES.sub(" ", str(value)).strip()
+    return " ".join(str(value).split())
 
 
 def name_key(value: object) -> str:

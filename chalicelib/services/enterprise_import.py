@@ -19,7 +19,7 @@ from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
 from chalicelib.services.scope import can_write, write_refusal
 from chalicelib.store.models import Enterprise
-from chalicelib.workbooks.columns import ENTERPRISE_HEADER_ALIASES, FAILURE_COLUMN, enterprise_extra_fields, enterprise_labels
+from chalicelib.workbooks.columns import ENTERPRISE_HEADER_ALIASES, FAILURE_COLUMN, ROW_COLUMN, enterprise_extra_fields, enterprise_labels
 from chalicelib.workbooks.reader import cell_text, is_blank, open_sheet
 
 log = logging.getLogger(__name__)
@@ -28,13 +28,13 @@ REQUIRED = ("category", "name", "town", "head_name", "head_phone", "address")
 WRITE_ATTEMPTS = 3
 
 
-def process(principal: Principal, data: bytes) -> imports.Outcome:
+def process(principal: Principal, data: bytes, progress=None) -> imports.Outcome:
     aliases = {**ENTERPRISE_HEADER_ALIASES, **{f"extra.{k}": (v,) for k, v in enterprise_extra_fields().items()}}
     sheet = open_sheet(data, aliases, required=REQUIRED)
-    outcome = imports.Outcome(failure_headers=[*sheet.headers, FAILURE_COLUMN])
+    outcome = imports.Outcome(failure_headers=[*sheet.headers, FAILURE_COLUMN, ROW_COLUMN])
     labels = enterprise_labels()
     groups: dict[str, list[tuple[list[object], EnterpriseIn]]] = {}
-    for _row_number, cells in sheet.rows:
+    for row_number, cells in sheet.rows:
         if is_blank(cells):
             continue
         outcome.total += 1
@@ -44,13 +44,14 @@ def process(principal: Principal, data: bytes) -> imports.Outcome:
         try:
             row = parse_enterprise(record)
         except ValidationError as exc:
-            outcome.failures.append((cells, " ".join(f"列为“{labels.get(f, f)}”，{m}！" for f, m in exc.fields.items())))
+            outcome.failures.append((cells, " ".join(f"列为“{labels.get(f, f)}”，{m}！" for f, m in exc.fields.items()),
+                                     row_number))
             continue
         refusal = write_refusal(principal, category=row.category, town=row.town)
         if refusal:
-            outcome.failures.append((cells, f"{refusal}！"))
+            outcome.failures.append((cells, f"{refusal}！", row_number))
             continue
-        groups.setdefault(enterprises.identity_key(row.town, row.name), []).append((cells, row))
+        groups.setdefault(enterprises.identity_key(row.town, row.name), []).append((cells, row, row_number))
 
     existing = enterprises.find_by_identity(groups)
     with ThreadPoolExecutor(settings().import_writers) as pool:
@@ -63,7 +64,7 @@ def process(principal: Principal, data: bytes) -> imports.Outcome:
         elif problem == "updated":
             outcome.updated += len(rows)
         else:
-            outcome.failures.extend((cells, problem) for cells, _ in rows)
+            outcome.failures.extend((cells, problem, row_number) for cells, _, row_number in rows)
     return outcome
 
 
@@ -81,7 +82,7 @@ def _apply_with_retry(principal: Principal, key: str, rows, current: Enterprise 
 
 def _apply(principal: Principal, key: str, rows, current: Enterprise | None) -> str:
     """Write the group's last row. Returns "created", "updated" or the 异常信息 for all its rows."""
-    _, values = rows[-1]
+    _, values, _ = rows[-1]
     stamp = now()
     if current is not None:
         if not can_write(principal, category=current.category, town=current.town):

@@ -9,6 +9,7 @@ from chalicelib.errors import ValidationError
 from chalicelib.rules import catalog
 from chalicelib.rules.phone import normalize_mobile
 from chalicelib.rules.text import clean, fold
+from chalicelib.services import form_errors
 from chalicelib.workbooks.columns import enterprise_labels
 
 _LIMITS = {"name": 100, "address": 200, "head_name": 30, "grid": 50}
@@ -83,32 +84,8 @@ def parse_enterprise(data: Any) -> EnterpriseIn:
     try:
         model = EnterpriseIn.model_validate(data)
     except PydanticValidationError as exc:
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "_"
-            problems.setdefault(field, _chinese(error))
+        form_errors.collect(exc, problems)
     if model is not None:
-        category = catalog.category(model.category)
-        known = {f.key: f for f in category.enterprise_fields}
-        model.extra = {k: v for k, v in model.extra.items() if k in known and v}
-        for key, spec in known.items():
-            value = model.extra.get(key, "")
-            if spec.required and not value:
-                problems[f"extra.{key}"] = "不能为空"
-            elif len(value) > 100:
-                problems[f"extra.{key}"] = "不能超过100个字"
-    if problems:
-        labels = enterprise_labels()
-        summary = "；".join(f"{labels.get(f, f)}：{m}" for f, m in problems.items())
-        raise ValidationError(summary, fields=problems)
+        model.extra = form_errors.check_extra(model.extra, catalog.category(model.category).enterprise_fields, problems)
+    form_errors.raise_if_any(problems, enterprise_labels())
     return model
-
-
-def _chinese(error: dict) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "不能为空"
-    if kind == "value_error":
-        return str(error["ctx"]["error"])
-    if kind == "string_too_long":
-        return f"不能超过{error['ctx']['max_length']}个字"
-    return "数据格式不正确"

@@ -150,6 +150,7 @@ def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
     if expected is not None and str(expected) != str(ent.version):
         raise StaleError("该企业信息已被他人修改，请刷新后重试")
     old_key = identity_key(ent.town, ent.name)
+    old_scope = (ent.category, ent.town)
     assign(ent, values)
     ent.updated_at = now()
     new_key = identity_key(ent.town, ent.name)
@@ -165,6 +166,10 @@ def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
                 raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业", fields={"name": "该镇街已有同名企业"})
             raise StaleError("该企业信息已被他人修改，请刷新后重试")
         raise
+    if (ent.category, ent.town) != old_scope:
+        from chalicelib.services.staff import rescope
+
+        rescope(ent)
     return ent
 
 

@@ -10,6 +10,7 @@ write is an upsert by identity, so the data ends the same (only the created/upda
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,11 +39,13 @@ class Outcome:
     total: int = 0
     created: int = 0
     updated: int = 0
-    failures: list[tuple[list[object], str]] = field(default_factory=list)  # (original cells, 异常信息)
+    # (original cells, 异常信息, 1-based row number in the uploaded sheet or None)
+    failures: list[tuple[list[object], str, int | None]] = field(default_factory=list)
     failure_headers: list[str] = field(default_factory=list)
 
 
-Processor = Callable[[Principal, bytes], Outcome]
+Progress = Callable[[int, int], None]  # (rows in the file, rows handled so far)
+Processor = Callable[[Principal, bytes, Progress], Outcome]
 _processors: dict[str, Processor] = {}
 
 
@@ -84,7 +87,7 @@ def handle_object(bucket: str, key: str) -> str:
         principal = principal_for(job.owner, job.owner_role)
         data = storage.get(key, bucket=bucket)
         check_xlsx(data)
-        outcome = _processors[job.kind](principal, data)
+        outcome = _processors[job.kind](principal, data, _progress_of(job))
     except DomainError as exc:
         _finish(job, status="failed", message=exc.message)
         return f"job {job_id} failed: {exc.message}"
@@ -92,12 +95,14 @@ def handle_object(bucket: str, key: str) -> str:
     if outcome.failures:
         failure_key = f"results/{job_id}-failures.xlsx"
         headers = outcome.failure_headers
-        rows = ([*cells, *([""] * (len(headers) - 1 - len(cells)))][:len(headers) - 1] + [reason]
-                for cells, reason in outcome.failures)
+        width = len(headers) - 2  # the original columns, then 异常信息 and 原表行号
+        outcome.failures.sort(key=lambda f: f[2] or 0)
+        rows = ([*[_as_text(c) for c in cells], *([""] * (width - len(cells)))][:width]
+                + [reason, str(row) if row else ""] for cells, reason, row in outcome.failures)
         storage.put(failure_key, write_table("导入失败数据", headers, rows), content_type=XLSX)
     message = (f"共 {outcome.total} 行，新增 {outcome.created} 条，更新 {outcome.updated} 条，"
                f"失败 {len(outcome.failures)} 条")
-    _finish(job, status="done", message=message, total=outcome.total, created=outcome.created,
+    _finish(job, status="done", message=message, total=outcome.total, processed=outcome.total, created=outcome.created,
             updated=outcome.updated, failed=len(outcome.failures), failure_key=failure_key)
     return f"job {job_id} done: {message}"
 
@@ -123,10 +128,31 @@ def public(job: ImportJob) -> dict:
     return {
         "id": job.job_id, "kind": job.kind, "filename": job.filename, "status": job.status,
         "status_label": STATUS_LABELS.get(job.status, job.status),
-        "total": int(job.total or 0), "created": int(job.created or 0), "updated": int(job.updated or 0),
+        "total": int(job.total or 0), "processed": int(job.processed or 0), "created": int(job.created or 0), "updated": int(job.updated or 0),
         "failed": int(job.failed or 0), "message": job.message or "", "has_failures": bool(job.failure_key),
         "created_at": iso(job.created_at), "finished_at": iso(job.finished_at),
     }
+
+
+def _progress_of(job: ImportJob) -> Progress:
+    """A callback the processor calls as it goes; writes at most every 2 seconds (the page polls)."""
+    last = [0.0]
+
+    def report(total: int, processed: int) -> None:
+        moment = time.monotonic()
+        if moment - last[0] < 2 and processed:
+            return
+        last[0] = moment
+        job.update(actions=[ImportJob.total.set(total), ImportJob.processed.set(processed)])
+
+    return report
+
+
+def _as_text(value: object) -> object:
+    """Failure rows keep what the person typed; a number cell shows as Excel showed it."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return "" if value is None else value
 
 
 def _claim(job: ImportJob) -> bool:

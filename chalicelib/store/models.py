@@ -136,7 +136,7 @@ class Enterprise(Model):
 
 
 class StaffByPerson(GlobalSecondaryIndex):
-    """Feed matching: which enterprises employ the person with this keyed ID hash."""
+    """Feed matching and search by ID: which enterprises employ the person with this keyed ID hash."""
 
     class Meta:
         index_name = "by-person"
@@ -145,9 +145,33 @@ class StaffByPerson(GlobalSecondaryIndex):
     person_key = UnicodeAttribute(hash_key=True)
 
 
+class StaffByScope(GlobalSecondaryIndex):
+    """The ledger (§2.3): one partition per sentinel category and town ("express#南沙街"), newest first.
+    A town reads one partition of a category, a bureau one per town; never the whole table."""
+
+    class Meta:
+        index_name = "by-scope"
+        projection = AllProjection()
+
+    scope = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class StaffByEnterprise(GlobalSecondaryIndex):
+    """A head's list (§2.2), newest first, paged without reading the whole enterprise."""
+
+    class Meta:
+        index_name = "by-enterprise"
+        projection = KeysOnlyProjection()
+
+    enterprise_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Staff(Model):
     """A person registered by an enterprise head (§2.2). One record per enterprise and ID number: the
-    key is (enterprise, HMAC of the normalized ID), so the uniqueness rule is the table's own key."""
+    key is (enterprise, HMAC of the normalized ID), so the uniqueness rule is the table's own key.
+    Health (NAT, vaccination) lives per person elsewhere, so re-importing a person never erases it."""
 
     class Meta(metaclass=_LazyTableName):
         base_name = "staff"
@@ -164,11 +188,13 @@ class Staff(Model):
     extra = MapAttribute(default=dict)
     town = UnicodeAttribute()
     category = UnicodeAttribute()
+    scope = UnicodeAttribute()  # f"{category}#{town}" of the enterprise, for the ledger index
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    version = VersionAttribute()
 
     by_person = StaffByPerson()
+    by_scope = StaffByScope()
+    by_enterprise = StaffByEnterprise()
 
 
 class UniqueKey(Model):
@@ -191,7 +217,7 @@ class ImportJob(Model):
         billing_mode = "PAY_PER_REQUEST"
 
     job_id = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute()  # "enterprises" (later "staff")
+    kind = UnicodeAttribute()  # "enterprises" or "staff"
     owner = UnicodeAttribute()  # the session subject who uploaded it
     owner_role = UnicodeAttribute()
     filename = UnicodeAttribute()
@@ -199,6 +225,7 @@ class ImportJob(Model):
     status = UnicodeAttribute(default="queued")  # queued → running → done | failed
     lease_until = UTCDateTimeAttribute(null=True)
     total = NumberAttribute(default=0)
+    processed = NumberAttribute(default=0)  # rows handled so far, for the progress bar
     created = NumberAttribute(default=0)
     updated = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)

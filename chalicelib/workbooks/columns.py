@@ -39,3 +39,4 @@ ENTERPRISE_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 FAILURE_COLUMN = "异常信息"
+ROW_COLUMN = "原表行号"  # where the refused row was in the uploaded file

@@ -49,7 +49,13 @@ def open_sheet(data: bytes, aliases: Mapping[str, Sequence[str]], *, required: S
 
 
 def is_blank(row: Sequence[object]) -> bool:
-    return all(cell is None or fold(cell) == "" for cell in row)
+    for cell in row:
+        if cell is None or cell == "":
+            continue
+        if isinstance(cell, str) and not fold(cell):
+            continue
+        return False
+    return True
 
 
 def cell_text(value: object) -> str:

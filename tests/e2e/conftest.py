@@ -2,10 +2,13 @@
 Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -78,6 +81,30 @@ def shot():
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name):
+        page.wait_for_timeout(400)  # let dialogs finish their fade-in, so the picture is what a person sees
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
     return take
+
+
+def console_login(page, base, username, *, ready="[data-test=enterprise-table]"):
+    from local.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/#/login")
+    page.get_by_placeholder("用户名").fill(username)
+    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=re.compile("登\\s*录")).click()
+    page.wait_for_selector(ready)
+
+
+def mobile_login(page, base, phone):
+    """Ask for a code on the mobile login page and log in with what the terminal printed."""
+    page.get_by_placeholder("手机号码").fill(phone)
+    page.get_by_role("button", name="获取验证码").click()
+    # a code sent earlier in the session is still valid (codes work as a password for 7 days), and a
+    # second request within the minute is refused: either way the outbox holds the code to use
+    page.get_by_text(re.compile(r"\d+秒后重发|请稍后|过于频繁|秒后")).first.wait_for()
+    with urllib.request.urlopen(f"{base}/api/dev/sms-outbox") as answer:
+        code = next(i["code"] for i in json.load(answer)["items"] if i["phone"] == phone)
+    page.get_by_placeholder("请输入验证码").fill(code)
+    page.get_by_role("button", name="登录").click()

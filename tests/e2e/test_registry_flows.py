@@ -2,21 +2,11 @@
 from __future__ import annotations
 
 import io
-import json
-import re
-import urllib.request
 
 import openpyxl
 
-from local.demo import DEMO_HEAD_PHONE, DEMO_PASSWORD
-
-
-def _console_login(page, base, username):
-    page.goto(f"{base}/#/login")
-    page.get_by_placeholder("用户名").fill(username)
-    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("登\\s*录")).click()
-    page.wait_for_selector("[data-test=enterprise-table]")
+from local.demo import DEMO_HEAD_PHONE
+from tests.e2e.conftest import console_login, mobile_login
 
 
 def _open(download):
@@ -36,7 +26,7 @@ def _workbook_with_a_bad_row() -> bytes:
 
 def test_bureau_adds_imports_and_downloads_failures(system, browser, shot, tmp_path):
     page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    _console_login(page, system, "youzheng")
+    console_login(page, system, "youzheng")
     page.locator("[data-test=enterprise-table] .el-table__row").first.wait_for()
     shot(page, "01-enterprise-list-bureau")
 
@@ -72,14 +62,14 @@ def test_bureau_adds_imports_and_downloads_failures(system, browser, shot, tmp_p
     with page.expect_download() as failures:
         page.get_by_role("button", name="下载失败文件").click()
     rows = list(_open(failures.value).active.iter_rows(values_only=True))
-    assert rows[0][-1] == "异常信息"
-    assert rows[1][1] == "金洲快递驿站" and rows[1][-1] == "列为“负责人电话”，请输入正确的11位手机号码！"
+    assert rows[0][-2:] == ("异常信息", "原表行号")
+    assert rows[1][1] == "金洲快递驿站" and rows[1][-2] == "列为“负责人电话”，请输入正确的11位手机号码！"
     page.close()
 
 
 def test_taskforce_reads_without_write_buttons(system, browser, shot):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
-    _console_login(page, system, "zhuanban")
+    console_login(page, system, "zhuanban")
     assert page.get_by_role("button", name="导出").count() == 1
     assert page.get_by_role("button", name="新增").count() == 0
     assert page.get_by_role("button", name="批量删除").count() == 0
@@ -91,13 +81,7 @@ def test_head_logs_in_on_a_phone_with_the_sms_code(system, browser, shot):
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page.goto(f"{system}/m/#/login")
     shot(page, "05-mobile-login")
-    page.get_by_placeholder("手机号码").fill(DEMO_HEAD_PHONE)
-    page.get_by_role("button", name="获取验证码").click()
-    page.get_by_text(re.compile(r"\d+秒后重发")).wait_for()
-    with urllib.request.urlopen(f"{system}/api/dev/sms-outbox") as answer:  # what the terminal printed
-        code = next(i["code"] for i in json.load(answer)["items"] if i["phone"] == DEMO_HEAD_PHONE)
-    page.get_by_placeholder("请输入验证码").fill(code)
-    page.get_by_role("button", name="登录").click()
+    mobile_login(page, system, DEMO_HEAD_PHONE)
     page.locator("[data-test=my-enterprises]").wait_for()
     text = page.locator("[data-test=my-enterprises]").inner_text()
     assert text.count("营业部") + text.count("中心") + text.count("集散点") >= 1

@@ -2,52 +2,14 @@
 from __future__ import annotations
 
 import io
-import zipfile
 
-import boto3
 import openpyxl
 import pytest
 
+from tests.functional.importing import BAD_FILES, deliver, workbook, zip_bomb
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ["主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址", "项目名称"]
-
-
-def workbook(rows, header=HEADER, before=()):
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in before:
-        sheet.append(row)
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def deliver(aws, *, times=1):
-    """Hand every queued S3 notification to the Lambda handler, as SQS would (times>1: redelivery)."""
-    import app as application
-
-    sqs = boto3.client("sqs")
-    url = aws.queues["ImportQueue"]
-    messages = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            break
-        messages += batch
-        for m in batch:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    for _ in range(times):
-        for m in messages:
-            application.on_upload({"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                                                "body": m["Body"], "attributes": {}, "messageAttributes": {},
-                                                "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1"}]},
-                                  None)
-    from chalicelib.events import s3_records
-
-    return sum(len(s3_records(m["Body"])) for m in messages)  # moto also queues an s3:TestEvent
 
 
 def upload(api, token, data, filename="企业.xlsx"):
@@ -85,8 +47,9 @@ def test_good_bad_and_repeated_rows(api, aws, login):
 
     status, data = api.get(f"/api/imports/{job['id']}/failures", token=token)
     rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
-    assert rows[0] == (*HEADER, "异常信息")
+    assert rows[0] == (*HEADER, "异常信息", "原表行号")
     assert rows[1][1] == "珠江快运" and rows[1][8] == "列为“负责人电话”，请输入正确的11位手机号码！"
+    assert [r[9] for r in rows[1:]] == ["3", "4", "7"]  # where each refused row was in the upload
     assert rows[2][8] == "该主体类型不在您单位的管理范围内！"
     assert rows[3][8].count("列为") == 5 and "列为“所属镇街”，不是南沙区的镇街！" in rows[3][8]
 
@@ -121,21 +84,7 @@ def test_missing_columns_fail_the_job_with_a_message(api, aws, login):
     assert job["status"] == "failed" and "“主体类型”" in job["message"] and "“负责人电话”" in job["message"]
 
 
-def _zip_bomb():
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/workbook.xml", "<workbook/>")
-        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 1024 * 1024))
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize("data,message", [
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧版 Excel"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600, "已加密"),
-    (b"name,phone\n", "不是 Excel"),
-    (b"PK\x03\x04 broken", "已损坏"),
-    (b"", "文件为空"),
-], ids=["xls", "encrypted", "csv", "broken-zip", "empty"])
+@pytest.mark.parametrize("data,message", BAD_FILES, ids=["xls", "encrypted", "csv", "broken-zip", "empty"])
 def test_bad_files_are_refused_at_once(api, aws, login, data, message):
     status, body = upload(api, login("admin"), data)
     assert status == 400 and message in body["message"]
@@ -143,7 +92,7 @@ def test_bad_files_are_refused_at_once(api, aws, login, data, message):
 
 
 def test_zip_bomb_is_refused(api, aws, login):
-    status, body = upload(api, login("admin"), _zip_bomb())
+    status, body = upload(api, login("admin"), zip_bomb())
     assert status == 400 and "解压后过大" in body["message"]
 
 

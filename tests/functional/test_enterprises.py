@@ -120,7 +120,7 @@ def test_delete_asks_before_taking_staff_with_it(api, login, make_enterprise):
     empty = make_enterprise(name="空企业")
     for n in range(3):
         Staff(ent["id"], f"person-{n}", name="张三", id_number="x", phone="13900000000", town="南沙街",
-              category="express", created_at=now(), updated_at=now()).save()
+              category="express", scope="express#南沙街", created_at=now(), updated_at=now()).save()
     token = login("admin")
     status, body = api.post("/api/enterprises/delete-preview", token=token, body={"ids": [ent["id"], empty["id"]]})
     assert body == {"count": 2, "staff_count": 3}

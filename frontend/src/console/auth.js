@@ -2,7 +2,8 @@ import { reactive } from 'vue'
 import { api } from './api.js'
 
 // Session-wide state: the logged-in user and the lists (towns, categories, roles…).
-export const session = reactive({ user: null, lists: null })
+// ledgerCategories: the 哨点人员 menu (GET /api/ledger/categories), null until loaded, [] when unavailable.
+export const session = reactive({ user: null, lists: null, ledgerCategories: null })
 
 export const STAFF_ROLES = ['admin', 'bureau', 'town', 'taskforce']
 export const EDIT_ROLES = ['admin', 'bureau', 'town']
@@ -19,9 +20,23 @@ export async function loadLists(force = false) {
   return session.lists
 }
 
+/** The caller's 哨点人员 categories; [] (menu hidden) when the route answers nothing usable. */
+export async function loadLedgerCategories(force = false) {
+  if (session.ledgerCategories && !force) return session.ledgerCategories
+  try {
+    const res = await api.get('/api/ledger/categories', null, { silent: true })
+    const list = Array.isArray(res) ? res : res?.items || res?.categories || []
+    session.ledgerCategories = list.filter((c) => c && c.code)
+  } catch {
+    session.ledgerCategories = []
+  }
+  return session.ledgerCategories
+}
+
 export function clearSession() {
   session.user = null
   session.lists = null
+  session.ledgerCategories = null
   api.setToken(null)
 }
 

@@ -9,6 +9,8 @@ import MyEnterprises from './views/MyEnterprises.vue'
 import Accounts from './views/Accounts.vue'
 import Audit from './views/Audit.vue'
 import DevSms from './views/DevSms.vue'
+import Staff from './views/Staff.vue'
+import Ledger from './views/Ledger.vue'
 
 const routes = [
   { path: '/login', component: Login, meta: { public: true, title: '登录' } },
@@ -20,6 +22,8 @@ const routes = [
       { path: '', name: 'home', component: { render: () => null } },
       { path: 'enterprises', component: Enterprises, meta: { roles: STAFF_ROLES, title: '企业信息采集' } },
       { path: 'my-enterprises', component: MyEnterprises, meta: { roles: ['head'], title: '我的企业' } },
+      { path: 'staff', component: Staff, meta: { roles: ['head'], title: '员工管理' } },
+      { path: 'ledger/:category', component: Ledger, meta: { roles: STAFF_ROLES, title: '哨点人员' } },
       { path: 'accounts', component: Accounts, meta: { roles: ['admin'], title: '账号管理' } },
       { path: 'audit', component: Audit, meta: { roles: ['admin'], title: '操作日志' } },
     ],

@@ -1,5 +1,5 @@
 import { createApp } from 'vue'
-import { Button, Cell, CellGroup, Empty, Field, Loading, NavBar, Tag } from 'vant'
+import * as vantComponents from './vant.js'
 import 'vant/lib/index.css'
 import './style.css'
 
@@ -12,5 +12,5 @@ api.onUnauthorized = () => {
 }
 
 const app = createApp(App)
-for (const c of [Button, Cell, CellGroup, Empty, Field, Loading, NavBar, Tag]) app.use(c)
+for (const c of Object.values(vantComponents)) app.use(c)
 app.use(router).mount('#app')

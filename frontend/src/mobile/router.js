@@ -2,10 +2,12 @@ import { createRouter, createWebHashHistory } from 'vue-router'
 import { api } from './api.js'
 import Login from './views/Login.vue'
 import Home from './views/Home.vue'
+import Staff from './views/Staff.vue'
 
 const routes = [
   { path: '/login', component: Login, meta: { public: true } },
   { path: '/', component: Home },
+  { path: '/staff', component: Staff },
   { path: '/:pathMatch(.*)*', redirect: '/' },
 ]
 

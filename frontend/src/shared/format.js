@@ -28,3 +28,44 @@ export function maskPhone(value) {
 
 export const PHONE_RE = /^1[3-9]\d{9}$/
 export const PASSWORD_RE = /^(?=.*[A-Za-z])(?=.*\d).{8,}$/
+
+/** What an empty value shows as (health fields not yet matched, optional fields left blank). */
+export const EMPTY_TEXT = '暂无'
+
+/** value, or 暂无 when it is empty. */
+export function orEmpty(value) {
+  return value === null || value === undefined || String(value).trim() === '' ? EMPTY_TEXT : value
+}
+
+/**
+ * Health times (核酸采样/检测时间, 疫苗接种时间): a bare date ("2022-06-07") is shown as is, a time with
+ * an offset as "YYYY-MM-DD HH:mm" in Asia/Shanghai; empty → 暂无.
+ */
+export function formatHealthTime(value) {
+  if (!value) return EMPTY_TEXT
+  const s = String(value)
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s
+  return formatTime(s) || EMPTY_TEXT
+}
+
+/** The six health fields of a Staff / LedgerRow, in the seed's order, with their labels. */
+export const HEALTH_FIELDS = [
+  { key: 'last_result', label: '最近一次核酸检测结果', time: false },
+  { key: 'last_sampled_at', label: '最近一次核酸采样时间', time: true },
+  { key: 'last_tested_at', label: '最近一次核酸检测时间', time: true },
+  { key: 'dose1_at', label: '第一针疫苗接种时间', time: true },
+  { key: 'dose2_at', label: '第二针疫苗接种时间', time: true },
+  { key: 'dose3_at', label: '第三针疫苗接种时间', time: true },
+]
+
+/** The class of a row's 最近一次核酸检测结果: `result-positive` when it is 阳性 (the page shows it in red). */
+export function resultClass(row) {
+  return /阳/.test(row?.health?.last_result || '') ? 'result-positive' : ''
+}
+
+/** One health value of a row for display. */
+export function healthText(row, key) {
+  const v = row?.health?.[key]
+  const f = HEALTH_FIELDS.find((x) => x.key === key)
+  return f && f.time ? formatHealthTime(v) : orEmpty(v)
+}

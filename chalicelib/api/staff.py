@@ -1,0 +1,120 @@
+"""Routes: /api/staff (员工管理, §2.2) for enterprise heads, and /api/ledger (哨点人员, §2.3) for officials."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.common import (endpoint, int_param, json_body, json_response, query_params, start_import,
+                                   xlsx_response)
+from chalicelib.services import audit, ledger, staff
+from chalicelib.services.staff_import import KIND as STAFF_IMPORT
+from chalicelib.workbooks import staff_book
+from chalicelib.workbooks.enterprise_book import XLSX
+
+bp = Blueprint(__name__)
+HEAD = ("head",)
+
+
+def _page_args(params: dict) -> tuple[int, int]:
+    return int_param(params, "page", 1, high=100_000), int_param(params, "page_size", 20, high=staff.MAX_PAGE_SIZE)
+
+
+@bp.route("/api/staff/options", methods=["GET"])
+@endpoint(bp, roles=HEAD)
+def staff_options(principal):
+    return staff.options(principal)
+
+
+@bp.route("/api/staff", methods=["GET"])
+@endpoint(bp, roles=HEAD)
+def list_staff(principal):
+    params = query_params(bp)
+    page, size = _page_args(params)
+    items, total = staff.list_page(principal, q=params.get("q", ""), enterprise_id=params.get("enterprise_id", ""),
+                                   page=page, page_size=size)
+    return {"items": items, "total": total, "page": page, "page_size": size}
+
+
+@bp.route("/api/staff", methods=["POST"])
+@endpoint(bp, roles=HEAD)
+def create_staff(principal):
+    person, ent = staff.create(principal, json_body(bp))
+    return json_response(staff.public(person, ent, full=True), 201)
+
+
+@bp.route("/api/staff/template", methods=["GET"])
+@endpoint(bp, roles=HEAD)
+def staff_template(principal):
+    names = [e.name for e in staff.own_enterprises(principal).values()]
+    return xlsx_response(staff_book.template(names), "员工信息导入模板.xlsx")
+
+
+@bp.route("/api/staff/import", methods=["POST"], content_types=[XLSX, "application/octet-stream"])
+@endpoint(bp, roles=HEAD)
+def import_staff(principal):
+    staff.own_enterprises(principal)
+    return start_import(bp, principal, STAFF_IMPORT)
+
+
+@bp.route("/api/staff/export", methods=["GET"])
+@endpoint(bp, roles=HEAD)
+def export_staff(principal):
+    params = query_params(bp)
+    rows = list(staff.export_rows(principal, q=params.get("q", ""), enterprise_id=params.get("enterprise_id", "")))
+    audit.record(principal, action="导出员工信息", target=params.get("q") or None,
+                 scope=params.get("enterprise_id") or "本人负责的全部企业", rows=len(rows))
+    return xlsx_response(staff_book.head_export(rows), "员工信息.xlsx")
+
+
+@bp.route("/api/staff/batch-delete", methods=["POST"])
+@endpoint(bp, roles=HEAD)
+def delete_staff(principal):
+    return {"deleted": staff.batch_delete(principal, json_body(bp).get("ids"))}
+
+
+@bp.route("/api/staff/{staff_id}", methods=["GET"])
+@endpoint(bp, roles=HEAD)
+def get_staff(principal, staff_id):
+    person, ent = staff.get(principal, staff_id)
+    return staff.public(person, ent, full=True)
+
+
+@bp.route("/api/staff/{staff_id}", methods=["PUT"])
+@endpoint(bp, roles=HEAD)
+def update_staff(principal, staff_id):
+    person, ent = staff.update(principal, staff_id, json_body(bp))
+    return staff.public(person, ent, full=True)
+
+
+@bp.route("/api/ledger/categories", methods=["GET"])
+@endpoint(bp, roles=ledger.ROLES)
+def ledger_categories(principal):
+    return ledger.categories(principal)
+
+
+@bp.route("/api/ledger", methods=["GET"])
+@endpoint(bp, roles=ledger.ROLES)
+def ledger_list(principal):
+    params = query_params(bp)
+    page, size = _page_args(params)
+    category = params.get("category", "")
+    items, total = ledger.list_page(principal, category=category, q=params.get("q", ""),
+                                    town=params.get("town", ""), page=page, page_size=size)
+    return {"items": items, "total": total, "page": page, "page_size": size,
+            "category_name": ledger.category_name(category)}
+
+
+@bp.route("/api/ledger/export", methods=["GET"])
+@endpoint(bp, roles=ledger.ROLES)
+def ledger_export(principal):
+    params = query_params(bp)
+    category, town, q = params.get("category", ""), params.get("town", ""), params.get("q", "")
+    rows = list(ledger.export_rows(principal, category=category, q=q, town=town))
+    audit.record(principal, action="导出哨点人员台账", target=q or None,
+                 scope=ledger.scope_label(principal, category, town), rows=len(rows))
+    return xlsx_response(staff_book.ledger_export(rows), "哨点人员台账.xlsx")
+
+
+@bp.route("/api/ledger/{staff_id}", methods=["GET"])
+@endpoint(bp, roles=ledger.ROLES)
+def ledger_detail(principal, staff_id):
+    return ledger.get(principal, staff_id)

@@ -1,0 +1,101 @@
+"""The staff ledger for bureaus and towns (§2.3: 哨点人员 - xx哨点人员), one per sentinel category.
+
+Scope: a bureau reads the categories it supervises (every town), a town its own town (every
+category), admin and task force everything. Each request reads the `by-scope` index partitions
+(category#town) of that scope: one for a town, one per town for the others.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from chalicelib.errors import NotFoundError
+from chalicelib.rules import catalog
+from chalicelib.rules.text import fold
+from chalicelib.services import audit, staff
+from chalicelib.services.auth import Principal
+from chalicelib.services.scope import can_read, require_role
+from chalicelib.store.models import Enterprise, Staff
+
+ROLES = ("admin", "bureau", "town", "taskforce")
+
+
+def categories(principal: Principal) -> list[dict]:
+    require_role(principal, ROLES)
+    return [{"code": c.code, "name": c.name, "department": c.department}
+            for c in catalog.CATEGORIES if principal.role != "bureau" or c.code in principal.categories]
+
+
+def partitions(principal: Principal, category: str, town: str = "") -> list[str]:
+    require_role(principal, ROLES)
+    if catalog.category(category) is None or (principal.role == "bureau" and category not in principal.categories):
+        raise NotFoundError("该哨点类别不存在或不在您的管理范围内")
+    if principal.role == "town":
+        if town and town != principal.town:
+            return []
+        return [staff.scope_key(category, principal.town)]
+    towns = [town] if town else list(catalog.TOWNS)
+    return [staff.scope_key(category, t) for t in towns if t in catalog.TOWNS]
+
+
+def list_page(principal: Principal, *, category: str, q: str, town: str, page: int,
+              page_size: int) -> tuple[list[dict], int]:
+    parts = partitions(principal, category, town)
+    if q.strip():
+        keys, total = staff.search(parts, q, page=page, page_size=page_size,
+                                   read=lambda part: Staff.by_scope.query(part, attributes_to_get=staff.NARROW),
+                                   in_scope=lambda row: row.scope in parts, enterprise_hits=_enterprise_hits(parts, q))
+    else:
+        keys, total = staff.newest_keys(Staff.by_scope, parts, page=page, page_size=page_size)
+    people = staff.fetch(keys)
+    enterprises = _enterprises({p.enterprise_id for p in people})
+    return list(staff._with_health(people, enterprises, full=False, with_head=True)), total
+
+
+def get(principal: Principal, value: str) -> dict:
+    require_role(principal, ROLES)
+    enterprise_id, key = staff.split_id(value)
+    enterprises = _enterprises({enterprise_id})
+    ent = enterprises.get(enterprise_id)
+    if ent is None or not can_read(principal, category=ent.category, town=ent.town, head_phone=ent.head_phone):
+        raise NotFoundError(staff.NOT_FOUND)
+    person = staff._load(enterprise_id, key)
+    audit.record(principal, action="查看人员详情", target=person.name, scope=f"{ent.town} {ent.name}", rows=1)
+    return next(staff._with_health([person], enterprises, full=True, with_head=True))
+
+
+def export_rows(principal: Principal, *, category: str, q: str, town: str) -> Iterator[dict]:
+    """Every row of the scope, full values, newest first within each town. The caller audits."""
+    parts = partitions(principal, category, town)
+    hits = _enterprise_hits(parts, q) if q.strip() else None
+    needle = staff._needle(q) if q.strip() else None
+    for part in parts:
+        people = [p for p in Staff.by_scope.query(part, scan_index_forward=False)
+                  if needle is None or staff._matches(p, needle, hits)]
+        yield from staff._with_health(people, _enterprises({p.enterprise_id for p in people}),
+                                      full=True, with_head=True)
+
+
+def category_name(category: str) -> str:
+    found = catalog.category(category)
+    return found.name if found else category
+
+
+def scope_label(principal: Principal, category: str, town: str) -> str:
+    return f"{category_name(category)}哨点人员 {principal.town or town or '全区'}"
+
+
+def _enterprises(ids: set[str]) -> dict[str, Enterprise]:
+    return {e.enterprise_id: e for e in Enterprise.batch_get(list(ids))} if ids else {}
+
+
+def _enterprise_hits(parts: list[str], q: str) -> set[str]:
+    """Enterprises of the scope whose 企业名称 contains the search (the ledger also searches by it)."""
+    needle = fold(q).replace(" ", "").casefold()
+    hits: set[str] = set()
+    for part in parts:
+        category, town = part.split("#", 1)
+        for ent in Enterprise.by_town.query(town, filter_condition=Enterprise.category == category,
+                                            attributes_to_get=["enterprise_id", "name_key"]):
+            if needle and needle in ent.name_key:
+                hits.add(ent.enterprise_id)
+    return hits

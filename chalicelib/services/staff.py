@@ -1,0 +1,371 @@
+"""The staff registry (§2.2): what an enterprise head keeps, and the reads the ledger (§2.3) shares.
+
+A staff record is (enterprise, person key), the person key being the keyed hash of the normalized ID
+number; "one person per enterprise and ID number" is therefore the table's own key, checked by a
+conditional write, never by a read-then-write.
+
+Reads never scan the table. A head's lists read the partitions of their own enterprises; the ledger
+reads the `by-scope` index partitions (category#town) of the caller's scope. Pages are assembled from a
+narrow read (keys, time, and the searched fields), then only the rows of the page are fetched whole.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+
+from chalicelib.errors import DuplicateError, NotFoundError, StaleError, ValidationError
+from chalicelib.rules import catalog
+from chalicelib.rules.clock import SHANGHAI, iso, now
+from chalicelib.rules.idnumber import normalize_id
+from chalicelib.rules.masking import mask_id_number, mask_phone
+from chalicelib.rules.text import fold
+from chalicelib.services import audit, health
+from chalicelib.services.auth import Principal
+from chalicelib.services.scope import require_role
+from chalicelib.services.security import keyed_hash
+from chalicelib.services.staff_schema import StaffIn, parse_staff
+from chalicelib.store.models import Enterprise, Staff
+
+MAX_PAGE_SIZE = 500
+NARROW = ["enterprise_id", "person_key", "created_at", "name", "phone", "id_number"]
+NOT_FOUND = "人员不存在或不在您的管理范围内"
+
+
+def person_key(id_number: str) -> str:
+    return keyed_hash("person", id_number)
+
+
+def scope_key(category: str, town: str) -> str:
+    return f"{category}#{town}"
+
+
+def staff_id(person: Staff) -> str:
+    return f"{person.enterprise_id}.{person.person_key}"
+
+
+def split_id(value: str) -> tuple[str, str]:
+    enterprise_id, _, key = (value or "").partition(".")
+    if not enterprise_id or len(key) != 64:
+        raise NotFoundError(NOT_FOUND)
+    return enterprise_id, key
+
+
+def public(person: Staff, ent: Enterprise | None, *, full: bool = False, health_state: dict | None = None,
+           with_head: bool = False) -> dict:
+    category = catalog.category(person.category)
+    item = {
+        "id": staff_id(person),
+        "enterprise_id": person.enterprise_id,
+        "enterprise_name": ent.name if ent else "",
+        "category": person.category,
+        "category_name": category.name if category else person.category,
+        "town": person.town,
+        "name": person.name,
+        "person_category": person.person_category or "",
+        "phone": person.phone if full else mask_phone(person.phone),
+        "id_number": person.id_number if full else mask_id_number(person.id_number),
+        "residence_type": person.residence_type or "",
+        "address": person.address or "",
+        "extra": _plain(person.extra),
+        "created_at": iso(person.created_at),
+        # to the microsecond: it is the edit's optimistic-lock token as well as a display time
+        "updated_at": person.updated_at.astimezone(SHANGHAI).isoformat() if person.updated_at else None,
+        "health": health_state or health.EMPTY,
+    }
+    if with_head:
+        item["head_name"] = ent.head_name if ent else ""
+        item["head_phone"] = (ent.head_phone if full else mask_phone(ent.head_phone)) if ent else ""
+    return item
+
+
+def _plain(value) -> dict:
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return dict(value or {})
+
+
+# ---------------------------------------------------------------------------------------------------
+# The head's registry
+
+
+def own_enterprises(principal: Principal) -> dict[str, Enterprise]:
+    """The enterprises whose 负责人电话 is this head's phone, by id (sorted by name)."""
+    require_role(principal, ("head",))
+    from chalicelib.services.enterprises import enterprises_of_head
+
+    return {e.enterprise_id: e for e in enterprises_of_head(principal.id)}
+
+
+def options(principal: Principal) -> dict:
+    owned = own_enterprises(principal)
+    return {
+        "enterprises": [{
+            "id": e.enterprise_id, "name": e.name, "category": e.category, "town": e.town,
+            "category_name": catalog.category(e.category).name if catalog.category(e.category) else e.category,
+            "staff_fields": [{"key": f.key, "label": f.label, "required": f.required}
+                             for f in (catalog.category(e.category).staff_fields if catalog.category(e.category) else ())],
+        } for e in owned.values()],
+        "person_categories": list(catalog.PERSON_CATEGORIES),
+        "residence_types": list(catalog.RESIDENCE_TYPES),
+    }
+
+
+def list_page(principal: Principal, *, q: str, enterprise_id: str, page: int, page_size: int) -> tuple[list[dict], int]:
+    owned = own_enterprises(principal)
+    targets = _head_targets(owned, enterprise_id)
+    if not q.strip():
+        total = sum(int(owned[e].staff_count or 0) for e in targets)
+        keys, _ = newest_keys(Staff.by_enterprise, targets, page=page, page_size=page_size, total=total)
+    else:
+        keys, total = search(targets, q, page=page, page_size=page_size,
+                             read=lambda eid: Staff.query(eid, attributes_to_get=NARROW),
+                             in_scope=lambda row: row.enterprise_id in targets)
+    return _rows(keys, owned), total
+
+
+def get(principal: Principal, value: str) -> tuple[Staff, Enterprise]:
+    owned = own_enterprises(principal)
+    enterprise_id, key = split_id(value)
+    if enterprise_id not in owned:
+        raise NotFoundError(NOT_FOUND)
+    person = _load(enterprise_id, key)
+    audit.record(principal, action="查看人员详情", target=person.name, scope=owned[enterprise_id].name, rows=1)
+    return person, owned[enterprise_id]
+
+
+def create(principal: Principal, data: dict) -> tuple[Staff, Enterprise]:
+    owned = own_enterprises(principal)
+    ent, values = _parse_for(owned, data)
+    current = now()
+    person = Staff(ent.enterprise_id, person_key(values.id_number), created_at=current)
+    assign(person, values, ent, stamp=current)
+    try:
+        person.save(condition=Staff.person_key.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise _duplicate(ent, _load(ent.enterprise_id, person.person_key))
+        raise
+    adjust_count(ent.enterprise_id, +1)
+    return person, ent
+
+
+def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterprise]:
+    owned = own_enterprises(principal)
+    enterprise_id, key = split_id(value)
+    if enterprise_id not in owned:
+        raise NotFoundError(NOT_FOUND)
+    person = _load(enterprise_id, key)
+    expected = data.get("updated_at") if isinstance(data, dict) else None
+    if expected and expected != person.updated_at.astimezone(SHANGHAI).isoformat():
+        raise StaleError("该人员信息已被修改，请刷新后重试")
+    ent, values = _parse_for(owned, data)
+    read_at = person.updated_at
+    new_key = person_key(values.id_number)
+    if (ent.enterprise_id, new_key) == (enterprise_id, key):
+        assign(person, values, ent, stamp=now())
+        try:
+            person.save(condition=Staff.updated_at == read_at)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise StaleError("该人员信息已被修改，请刷新后重试")
+            raise
+        return person, ent
+    # A new ID number or another enterprise is another key: write the new record, then drop the old.
+    moved = Staff(ent.enterprise_id, new_key, created_at=person.created_at)
+    assign(moved, values, ent, stamp=now())
+    try:
+        moved.save(condition=Staff.person_key.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise _duplicate(ent, _load(ent.enterprise_id, new_key))
+        raise
+    try:
+        person.delete(condition=Staff.updated_at == read_at)
+    except DeleteError:
+        pass  # changed meanwhile: both records stay, nothing is lost; the head sees both in the list
+    if ent.enterprise_id != enterprise_id:
+        adjust_count(ent.enterprise_id, +1)
+        adjust_count(enterprise_id, -1)
+    return moved, ent
+
+
+def batch_delete(principal: Principal, ids: Sequence[str]) -> int:
+    owned = own_enterprises(principal)
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ValidationError("请选择要删除的人员", fields={"ids": "请选择要删除的人员"})
+    if len(ids) > MAX_PAGE_SIZE:
+        raise ValidationError(f"一次最多删除 {MAX_PAGE_SIZE} 人")
+    keys = []
+    for value in dict.fromkeys(ids):
+        enterprise_id, key = split_id(value)
+        if enterprise_id not in owned:
+            raise NotFoundError(NOT_FOUND)
+        keys.append((enterprise_id, key))
+    existing = {(p.enterprise_id, p.person_key) for p in
+                Staff.batch_get(keys, attributes_to_get=["enterprise_id", "person_key"])}
+    with Staff.batch_write() as batch:
+        for enterprise_id, key in keys:
+            if (enterprise_id, key) in existing:
+                batch.delete(Staff(enterprise_id, key))
+    for enterprise_id in {e for e, _ in existing}:
+        adjust_count(enterprise_id, -sum(1 for e, _ in existing if e == enterprise_id))
+    return len(existing)
+
+
+def export_rows(principal: Principal, *, q: str, enterprise_id: str) -> Iterator[dict]:
+    owned = own_enterprises(principal)
+    for eid in _head_targets(owned, enterprise_id):
+        people = [p for p in Staff.query(eid) if not q or _matches(p, _needle(q))]
+        people.sort(key=lambda p: p.created_at, reverse=True)
+        yield from _with_health(people, owned, full=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shared pieces (the import and the ledger use them too)
+
+
+def assign(person: Staff, values: StaffIn, ent: Enterprise, *, stamp) -> None:
+    person.name = values.name
+    person.id_number = values.id_number
+    person.phone = values.phone
+    person.person_category = values.person_category
+    person.residence_type = values.residence_type or None
+    person.address = values.address
+    person.extra = dict(values.extra)
+    person.town = ent.town
+    person.category = ent.category
+    person.scope = scope_key(ent.category, ent.town)
+    person.updated_at = stamp
+
+
+def adjust_count(enterprise_id: str, delta: int) -> None:
+    """Keep Enterprise.staff_count without touching its version (an edit of the enterprise must not
+    collide with a head adding staff)."""
+    try:
+        Enterprise._get_connection().update_item(
+            enterprise_id, actions=[Enterprise.staff_count.add(delta)],
+            condition=Enterprise.enterprise_id.exists())
+    except UpdateError:
+        pass  # the enterprise was deleted meanwhile
+
+
+def rescope(ent: Enterprise) -> None:
+    """After an enterprise moved town or category, move its staff in the ledger index with it."""
+    with Staff.batch_write() as batch:
+        for person in Staff.query(ent.enterprise_id):
+            if person.scope != scope_key(ent.category, ent.town):
+                person.town, person.category = ent.town, ent.category
+                person.scope = scope_key(ent.category, ent.town)
+                batch.save(person)
+
+
+@dataclass(frozen=True)
+class _Needle:
+    text: str
+    key: str | None  # the person key when the search is a whole valid ID number
+
+
+def _needle(q: str) -> _Needle:
+    text = fold(q).replace(" ", "").upper()
+    checked = normalize_id(text) if len(text) in (15, 18) else None
+    return _Needle(text, person_key(checked.number) if checked and checked.ok else None)
+
+
+def _matches(row: Staff, needle: _Needle, enterprise_hits: set[str] | None = None) -> bool:
+    if needle.key is not None:
+        return row.person_key == needle.key
+    if enterprise_hits and row.enterprise_id in enterprise_hits:
+        return True
+    text = needle.text
+    if text.isdigit() or (text[:-1].isdigit() and text.endswith("X")):
+        return text in (row.phone or "") or (row.id_number or "").endswith(text)
+    return text.casefold() in (row.name or "").casefold()
+
+
+def search(partitions: Sequence[str], q: str, *, page: int, page_size: int, read, in_scope,
+           enterprise_hits: set[str] | None = None) -> tuple[list[tuple[str, str]], int]:
+    """A page of the rows matching q. A whole valid ID number is looked up by its person key (one
+    index query); anything else filters a narrow read (keys, time, name, phone, ID) of the partitions."""
+    needle = _needle(q)
+    if needle.key is not None:
+        candidates = fetch([(r.enterprise_id, r.person_key) for r in Staff.by_person.query(needle.key)])
+        rows = [r for r in candidates if in_scope(r)]
+    else:
+        rows = [r for p in partitions for r in read(p) if _matches(r, needle, enterprise_hits)]
+    rows.sort(key=lambda r: (r.created_at, r.person_key), reverse=True)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    start = (max(page, 1) - 1) * page_size
+    return [(r.enterprise_id, r.person_key) for r in rows[start:start + page_size]], len(rows)
+
+
+def newest_keys(index, partitions: Sequence[str], *, page: int, page_size: int,
+                total: int | None = None) -> tuple[list[tuple[str, str]], int]:
+    """A page without a search, newest first: only the first page × size keys of each partition are
+    read (keys only) and merged. The total is given (kept counters) or counted per partition."""
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    need = max(page, 1) * page_size
+    if total is None:
+        total = sum(index.count(p) for p in partitions)
+    streams = [index.query(p, scan_index_forward=False, limit=need,
+                           attributes_to_get=["enterprise_id", "person_key", "created_at"])
+               for p in partitions]
+    merged = heapq.merge(*streams, key=lambda r: (r.created_at, r.person_key), reverse=True)
+    rows = [r for _, r in zip(range(need), merged)]
+    return [(r.enterprise_id, r.person_key) for r in rows[need - page_size:]], total
+
+
+def fetch(keys: Sequence[tuple[str, str]]) -> list[Staff]:
+    """Whole records for keys, in the order given (missing ones skipped)."""
+    found = {(p.enterprise_id, p.person_key): p for p in Staff.batch_get(list(keys))} if keys else {}
+    return [found[k] for k in keys if k in found]
+
+
+def _rows(keys: Sequence[tuple[str, str]], enterprises: dict[str, Enterprise], *, with_head: bool = False) -> list[dict]:
+    people = fetch(keys)
+    return list(_with_health(people, enterprises, full=False, with_head=with_head))
+
+
+def _with_health(people: Sequence[Staff], enterprises: dict[str, Enterprise], *, full: bool,
+                 with_head: bool = False) -> Iterator[dict]:
+    for start in range(0, len(people), 100):
+        chunk = people[start:start + 100]
+        found = health.for_people(p.person_key for p in chunk)
+        for person in chunk:
+            yield public(person, enterprises.get(person.enterprise_id), full=full,
+                         health_state=health.of(found, person.person_key), with_head=with_head)
+
+
+def _head_targets(owned: dict[str, Enterprise], enterprise_id: str) -> list[str]:
+    if enterprise_id:
+        if enterprise_id not in owned:
+            raise NotFoundError("企业不存在或不在您的管理范围内")
+        return [enterprise_id]
+    return list(owned)
+
+
+def _parse_for(owned: dict[str, Enterprise], data: dict) -> tuple[Enterprise, StaffIn]:
+    if not isinstance(data, dict):
+        raise ValidationError("请求内容格式不正确")
+    ent = owned.get(str(data.get("enterprise_id") or ""))
+    problems = {}
+    if ent is None:
+        problems["enterprise_id"] = "请选择您负责的企业" if not data.get("enterprise_id") else "不是您负责的企业"
+    values = parse_staff(data, category=ent.category if ent else None, problems=problems)
+    return ent, values
+
+
+def _load(enterprise_id: str, key: str) -> Staff:
+    try:
+        return Staff.get(enterprise_id, key, consistent_read=True)
+    except DoesNotExist:
+        raise NotFoundError(NOT_FOUND)
+
+
+def _duplicate(ent: Enterprise, existing: Staff) -> DuplicateError:
+    return DuplicateError(
+        f"{ent.name}已登记身份证号码为{mask_id_number(existing.id_number)}的人员“{existing.name}”，"
+        "同一企业同一身份证号码只能登记一次，如需修改请编辑该人员",
+        fields={"id_number": "该企业已登记此身份证号码"}, existing_id=staff_id(existing))

@@ -1,0 +1,130 @@
+"""The flows issue 3 names: a head keeps staff on the mobile page (and imports on a PC), a town user
+finds them in the ledger and exports them."""
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+
+import openpyxl
+
+from chalicelib.rules.idnumber import check_character
+from local.demo import DEMO_HEAD_PHONE
+from tests.e2e.conftest import console_login, mobile_login
+
+HEADER = ["姓名", "身份证号码", "手机号码", "企业名称", "人员类别", "居住类型", "居住地址"]
+
+
+def _id(seq: int) -> str:
+    first = f"44011519880808{seq:03d}"
+    return first + check_character(first)
+
+
+def _pick_first(page, field):
+    page.locator(f"[data-test={field}]").click()
+    page.locator(".van-picker__confirm").click()
+
+
+def _workbook(enterprise: str) -> bytes:
+    bad = _id(5)[:-1] + ("1" if _id(5)[-1] != "1" else "2")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    rows = [
+        ["梁嘉欣", _id(2), "13712340002", enterprise, "一线人员", "单位宿舍", "广州市南沙区蕉门路1号"],
+        ["何俊杰", _id(3), "13712340003", enterprise, "管理人员", "自行租住", "广州市南沙区蕉门路2号"],
+        ["梁嘉欣（改）", _id(2), "13712340002", enterprise, "一线人员", "单位宿舍", "广州市南沙区蕉门路1号"],
+        ["罗晓玲", float(_id(4)[:-1] + "0"), "13712340004", enterprise, "一线人员", "自行租住", "广州市南沙区蕉门路4号"],
+        ["苏文辉", bad, "13712340005", enterprise, "一线人员", "自行租住", "广州市南沙区蕉门路5号"],
+        ["卢锦荣", _id(6), "13712340006", "不存在的公司", "一线人员", "自行租住", "广州市南沙区蕉门路6号"],
+    ]
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_head_adds_a_person_gets_the_duplicate_and_imports_a_workbook(system, browser, shot, tmp_path):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                            accept_downloads=True)
+    page.goto(f"{system}/m/#/login")
+    mobile_login(page, system, DEMO_HEAD_PHONE)
+    page.locator("[data-test=entry-staff]").click()
+    page.locator("[data-test=m-staff-list]").wait_for()
+    shot(page, "10-mobile-staff-list")
+
+    def add(name):
+        page.get_by_role("button", name="新增").click()
+        page.locator("[data-test=m-staff-form]").wait_for()
+        _pick_first(page, "m-staff-field-enterprise")
+        page.locator("input[name=name]").fill(name)
+        _pick_first(page, "m-staff-field-person-category")
+        page.locator("input[name=phone]").fill("13712340001")
+        page.locator("input[name=id_number]").fill(_id(1).lower())
+        page.locator("input[name=address]").fill("广州市南沙区进港大道8号")
+        page.get_by_role("button", name="确定").click()
+
+    add("陈志强")
+    page.locator("[data-test=m-staff-item]", has_text="陈志强").wait_for()
+    add("陈志强二")
+    dialog = page.locator(".van-dialog", has_text="同一企业同一身份证号码只能登记一次")
+    dialog.wait_for()
+    assert "陈志强" in dialog.inner_text()
+    shot(page, "11-mobile-staff-duplicate")
+    page.close()
+
+    # the import, on a PC-sized window of the same page (the seed: "此功能请在电脑端使用")
+    desk = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    desk.goto(f"{system}/m/#/login")
+    mobile_login(desk, system, DEMO_HEAD_PHONE)
+    desk.locator("[data-test=entry-staff]").click()
+    desk.locator("[data-test=m-staff-list]").wait_for()
+    token = desk.evaluate("localStorage.getItem('sentinel.m.token')")
+    request = urllib.request.Request(f"{system}/api/staff/options", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as answer:
+        express = next(e["name"] for e in json.load(answer)["enterprises"] if e["category"] == "express")
+    path = tmp_path / "员工信息.xlsx"
+    path.write_bytes(_workbook(express))
+    desk.get_by_role("button", name="导入").first.click()
+    desk.locator("[data-test=staff-import-file]").set_input_files(str(path))
+    result = desk.locator("[data-test=staff-import-result]")
+    result.wait_for()
+    desk.wait_for_function("() => document.querySelector('[data-test=staff-import-status]')?.innerText.includes('已完成')")
+    text = result.inner_text()
+    assert "新增 2" in text and "更新 1" in text and "失败 3" in text, text
+    shot(desk, "12-mobile-staff-import-result")
+    with desk.expect_download() as failures:
+        desk.get_by_role("button", name="下载失败文件").click()
+    rows = list(openpyxl.load_workbook(io.BytesIO(failures.value.path().read_bytes())).active.iter_rows(values_only=True))
+    reasons = {r[0]: r[7] for r in rows[1:]}
+    assert "身份证号码被存为数字" in reasons["罗晓玲"]
+    assert "校验位错误" in reasons["苏文辉"]
+    assert "不是您负责的企业" in reasons["卢锦荣"]
+    desk.close()
+
+
+def test_town_finds_the_imported_people_in_the_ledger_and_exports(system, browser, shot):
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    console_login(page, system, "nanshajie", ready="[data-test=menu-ledger]")
+    page.goto(f"{system}/#/ledger/express")
+    table = page.locator("[data-test=ledger-table]")
+    table.locator(".el-table__row").first.wait_for()
+    page.get_by_placeholder("请输入姓名/手机号码/身份证号码/企业名称").fill("何俊杰")
+    page.get_by_role("button", name="查询").click()
+    page.get_by_text("共 1 人").wait_for()
+    assert table.locator(".el-table__row").count() == 1
+    row_text = table.locator(".el-table__row", has_text="何俊杰").inner_text()
+    assert "137****0003" in row_text and _id(3) not in row_text  # masked by the server
+    shot(page, "13-ledger-town-search")
+    table.locator(".el-table__row", has_text="何俊杰").get_by_text("查看详情").click()
+    detail = page.locator("[data-test=ledger-detail]")
+    detail.get_by_text(_id(3)).wait_for()
+    shot(page, "14-ledger-detail")
+    detail.get_by_role("button", name="关闭").first.click()
+    with page.expect_download() as exported:
+        page.get_by_role("button", name="导出").click()
+    rows = list(openpyxl.load_workbook(io.BytesIO(exported.value.path().read_bytes())).active.iter_rows(values_only=True))
+    assert rows[0][:5] == ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码")
+    assert any(r[1] == "何俊杰" and r[4] == _id(3) and r[2] == "南沙街" for r in rows[1:])
+    page.close()

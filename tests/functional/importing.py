@@ -1,0 +1,66 @@
+"""Helpers for tests that import workbooks through the real path (API → S3 → SQS → handler)."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import boto3
+import openpyxl
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER = ["主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址", "项目名称"]
+
+
+def workbook(rows, header=HEADER, before=()):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in before:
+        sheet.append(row)
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def deliver(aws, *, times=1):
+    """Hand every queued S3 notification to the Lambda handler, as SQS would (times>1: redelivery)."""
+    import app as application
+
+    sqs = boto3.client("sqs")
+    url = aws.queues["ImportQueue"]
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            break
+        messages += batch
+        for m in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    for _ in range(times):
+        for m in messages:
+            application.on_upload({"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+                                                "body": m["Body"], "attributes": {}, "messageAttributes": {},
+                                                "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1"}]},
+                                  None)
+    from chalicelib.events import s3_records
+
+    return sum(len(s3_records(m["Body"])) for m in messages)  # moto also queues an s3:TestEvent
+
+
+def zip_bomb():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+BAD_FILES = [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧版 Excel"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600, "已加密"),
+    (b"name,phone\n", "不是 Excel"),
+    (b"PK\x03\x04 broken", "已损坏"),
+    (b"", "文件为空"),
+]
