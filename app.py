@@ -10,22 +10,29 @@ import os
 
 from chalice import Chalice
 
-from chalicelib.api import accounts, auth, enterprises, lists, staff
-from chalicelib.events import handle_upload_messages
+from chalicelib.api import accounts, auth, enterprises, health, lists, staff
+from chalicelib.events import handle_feed_messages, handle_upload_messages
 from chalicelib.workbooks.enterprise_book import XLSX
 
 app = Chalice(app_name="sentinel-health")
 app.log.setLevel(logging.INFO)
-app.api.binary_types.extend([XLSX])
+app.api.binary_types.extend([XLSX, "text/csv"])
 
-for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp):
+for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp, health.bp):
     app.register_blueprint(blueprint)
 
 # Queue names are per stage; `make package` exports SENTINEL_STAGE before `chalice package`.
 IMPORT_QUEUE = f"sentinel-{os.environ.get('SENTINEL_STAGE', 'dev')}-imports"
+FEED_QUEUE = f"sentinel-{os.environ.get('SENTINEL_STAGE', 'dev')}-feeds"
 
 
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def on_upload(event):
     """S3 → SQS: a workbook was uploaded under uploads/."""
     handle_upload_messages(event, app.log)
+
+
+@app.on_sqs_message(queue=FEED_QUEUE, batch_size=1)
+def on_feed(event):
+    """S3 → SQS: a provincial feed was dropped under feeds/nat/ or feeds/vaccine/."""
+    handle_feed_messages(event, app.log)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import now
 from chalicelib.rules.idnumber import check_character
-from chalicelib.services import enterprises, security, staff
+from chalicelib.services import enterprises, health, security, staff
 from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import parse_enterprise
 from chalicelib.services.staff_schema import StaffIn
@@ -77,6 +77,7 @@ def seed() -> dict:
 
 def _seed_staff(rng: random.Random, ent, *, count: int) -> int:
     """Generated people (valid-looking, invented ID numbers of 南沙区 440115) for one enterprise."""
+    keys: list[str] = []
     with Staff.batch_write() as batch:
         for n in range(count):
             born = date(1965, 1, 1) + timedelta(days=rng.randrange(365 * 38))
@@ -92,7 +93,9 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> int:
             person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)
             staff.assign(person, values, ent, stamp=stamp)
             batch.save(person)
+            keys.append(person.person_key)
     staff.adjust_count(ent.enterprise_id, count)
+    health.register(keys)
     return count
 
 

@@ -26,15 +26,14 @@ def main() -> int:
     import app as application  # after the environment is set: nothing reads it at import, but be plain
     from local import demo
     from local.server import serve
-    from local.worker import QueueWorker
+    from local.worker import start_workers
 
     if stack.is_empty():
         counts = demo.seed()
         print(f"已生成演示数据：{counts['accounts']} 个账号，{counts['enterprises']} 家企业，{counts['staff']} 名员工")
     else:
         print(f"已恢复本地数据（{args.state}）")
-    worker = QueueWorker(resources.queues["ImportQueue"], application.on_upload)
-    worker.start()
+    workers = start_workers(resources.queues, application)
     server = serve(application.app, port=args.port)
 
     print(f"""
@@ -60,7 +59,8 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     print("正在停止…", flush=True)
-    worker.stop()
+    for worker in workers:
+        worker.stop()
     server.shutdown()
     stack.stop()
     print("已停止，数据已保存。")

@@ -46,3 +46,12 @@ class QueueWorker:
                     traceback.print_exc()
                     continue
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def start_workers(queues: dict[str, str], application) -> list[QueueWorker]:
+    """One worker per event queue of the app: workbook imports and provincial feeds."""
+    workers = [QueueWorker(queues["ImportQueue"], application.on_upload),
+               QueueWorker(queues["FeedQueue"], application.on_feed)]
+    for worker in workers:
+        worker.start()
+    return workers

@@ -28,3 +28,14 @@ def reset_client() -> None:
     """Tests that start a fresh moto backend call this so no client outlives it."""
     global _client
     _client = None
+
+
+def stream(key: str, *, bucket: str | None = None):
+    """The object's body as a file-like stream (read(n)), never the whole file in memory."""
+    return s3().get_object(Bucket=bucket or settings().files_bucket, Key=key)["Body"]
+
+
+def move(key: str, new_key: str, *, bucket: str | None = None) -> None:
+    bucket = bucket or settings().files_bucket
+    s3().copy_object(Bucket=bucket, Key=new_key, CopySource={"Bucket": bucket, "Key": key})
+    s3().delete_object(Bucket=bucket, Key=key)

@@ -1,21 +1,139 @@
-"""Per-person health state (latest NAT sample, vaccination doses) joined into staff views.
+"""Per-person health state (latest NAT sample, vaccination doses), joined into every staff view.
 
-The provincial feeds (issue 4) fill it; until a feed has been ingested every field is empty. It is kept
-per person (keyed hash of the ID number), not per staff record, so re-registering or re-importing a
-person never erases what the feeds said about them.
+Feeds (services/feeds.py) write it for registered people; registration (`register`) creates it and
+picks up what feeds said in the last 14 days about a person nobody had registered yet. It is kept per
+person (keyed hash of the ID number), not per staff record, so re-registering or re-importing a person
+never erases it.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Iterable
 
-EMPTY: dict = {"last_sampled_at": None, "last_result": None, "last_tested_at": None,
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.rules.clock import iso, now
+from chalicelib.rules.feeds import KEEP_DAYS
+from chalicelib.store.models import HealthRecord, PersonHealth
+
+EMPTY: dict = {"last_sampled_at": None, "last_result": None, "last_tested_at": None, "last_site": None,
                "dose1_at": None, "dose2_at": None, "dose3_at": None}
+IMPLIED = "已接种（日期不详）"  # a recorded dose 3 implies doses 1 and 2 (DOMAIN.md)
+
+
+def public(state: PersonHealth | None) -> dict:
+    if state is None:
+        return EMPTY
+    sampled = state.last_sampled_at
+    fresh = sampled is not None and sampled >= now() - timedelta(days=KEEP_DAYS)
+    doses = [state.dose1_at, state.dose2_at, state.dose3_at]
+    for n in (2, 1):  # dose n+1 recorded implies dose n
+        if doses[n] and not doses[n - 1]:
+            doses[n - 1] = IMPLIED
+    return {"last_sampled_at": iso(sampled) if fresh else None,
+            "last_result": state.last_result if fresh else None,
+            "last_tested_at": iso(state.last_tested_at) if fresh else None,
+            "last_site": state.last_site if fresh else None,
+            "dose1_at": doses[0], "dose2_at": doses[1], "dose3_at": doses[2]}
+
+
+def states(person_keys: Iterable[str]) -> dict[str, PersonHealth]:
+    keys = list(dict.fromkeys(person_keys))
+    found: dict[str, PersonHealth] = {}
+    for start in range(0, len(keys), 100):
+        for state in PersonHealth.batch_get(keys[start:start + 100]):
+            found[state.person_key] = state
+    return found
 
 
 def for_people(person_keys: Iterable[str]) -> dict[str, dict]:
-    """person key → health fields, for the keys that have any (batched reads; none before feeds)."""
-    return {}
+    """person key → the public health fields (batched reads)."""
+    return {key: public(state) for key, state in states(person_keys).items()}
 
 
 def of(found: dict[str, dict], person_key: str) -> dict:
     return found.get(person_key, EMPTY)
+
+
+def register(person_keys: Iterable[str]) -> int:
+    """Mark people registered. Those a feed already mentioned (pending) get their state rebuilt from
+    the kept records now — a late registration is matched within the request, not overnight.
+    Returns how many were matched that way."""
+    keys = list(dict.fromkeys(person_keys))
+    existing = states(keys)
+    fresh = [k for k in keys if k not in existing]
+    with PersonHealth.batch_write() as batch:
+        for key in fresh:
+            batch.save(PersonHealth(key, registered=True))
+    matched = 0
+    for key, state in existing.items():
+        if state.registered and not state.pending:
+            continue
+        rebuild(key)
+        matched += 1
+    return matched
+
+
+def rebuild(person_key: str) -> PersonHealth:
+    """The person's state from their kept records (also what the overnight rebuild does per person)."""
+    state = PersonHealth(person_key, registered=True, pending=False)
+    latest = None
+    for record in HealthRecord.query(person_key):
+        if record.kind == "nat":
+            if latest is None or record.sampled_at >= latest.sampled_at:
+                latest = record
+        elif record.kind == "vaccine" and record.dose in (1, 2, 3):
+            setattr(state, f"dose{int(record.dose)}_at", record.vaccinated_on)
+            state.products = record.product or state.products
+            if record.expires_at is not None:  # kept for good now that the person is registered
+                record.update(actions=[HealthRecord.expires_at.remove()])
+    if latest is not None:
+        state.last_sampled_at, state.last_tested_at = latest.sampled_at, latest.tested_at
+        state.last_result, state.last_site = latest.result, latest.site
+    state.save()
+    return state
+
+
+def apply_nat(person_key: str, *, sampled_at, tested_at, result: str, site: str | None) -> None:
+    """Move a registered person's latest sample forward (never back: files arrive in any order)."""
+    try:
+        PersonHealth(person_key).update(
+            actions=[PersonHealth.last_sampled_at.set(sampled_at), PersonHealth.last_result.set(result),
+                     PersonHealth.last_tested_at.set(tested_at) if tested_at else PersonHealth.last_tested_at.remove(),
+                     PersonHealth.last_site.set(site) if site else PersonHealth.last_site.remove()],
+            condition=(PersonHealth.registered == True) & (PersonHealth.last_sampled_at.does_not_exist()  # noqa: E712
+                                                          | (PersonHealth.last_sampled_at <= sampled_at)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def apply_dose(person_key: str, *, dose: int, day: str, product: str | None) -> None:
+    actions = [getattr(PersonHealth, f"dose{dose}_at").set(day)]
+    if product:
+        actions.append(PersonHealth.products.set(product))
+    try:
+        PersonHealth(person_key).update(actions=actions, condition=PersonHealth.registered == True)  # noqa: E712
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def records(person_key: str, *, days: int = 7) -> dict:
+    """查看核酸 (the last `days` days of samples, newest first) and 疫苗接种 (doses) of one person."""
+    since = now() - timedelta(days=days)
+    nat, doses = [], []
+    for record in HealthRecord.query(person_key):
+        if record.kind == "nat" and record.sampled_at >= since:
+            nat.append({"sampled_at": iso(record.sampled_at), "result": record.result,
+                        "tested_at": iso(record.tested_at), "site": record.site or ""})
+        elif record.kind == "vaccine":
+            doses.append({"dose": int(record.dose), "vaccinated_on": record.vaccinated_on,
+                          "product": record.product or "", "unit": record.unit or ""})
+    nat.sort(key=lambda r: r["sampled_at"], reverse=True)
+    recorded = {d["dose"] for d in doses}
+    for dose in range(max(recorded, default=0) - 1, 0, -1):
+        if dose not in recorded:
+            doses.append({"dose": dose, "vaccinated_on": IMPLIED, "product": "", "unit": ""})
+    doses.sort(key=lambda d: d["dose"])
+    return {"nat": nat, "vaccine": doses}

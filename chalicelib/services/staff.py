@@ -149,6 +149,7 @@ def create(principal: Principal, data: dict) -> tuple[Staff, Enterprise]:
             raise _duplicate(ent, _load(ent.enterprise_id, person.person_key))
         raise
     adjust_count(ent.enterprise_id, +1)
+    health.register([person.person_key])
     return person, ent
 
 
@@ -189,6 +190,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
     if ent.enterprise_id != enterprise_id:
         adjust_count(ent.enterprise_id, +1)
         adjust_count(enterprise_id, -1)
+    health.register([new_key])
     return moved, ent
 
 

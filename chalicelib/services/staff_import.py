@@ -22,7 +22,7 @@ from chalicelib.config import settings
 from chalicelib.errors import ValidationError
 from chalicelib.rules.clock import now
 from chalicelib.rules.text import name_key
-from chalicelib.services import imports, staff
+from chalicelib.services import health, imports, staff
 from chalicelib.services.auth import Principal
 from chalicelib.services.security import keyed_hasher
 from chalicelib.services.staff_schema import StaffIn, parse_staff, staff_extra_fields
@@ -148,6 +148,7 @@ def process(principal: Principal, data: bytes, progress: Callable[[int, int], No
             created_by_enterprise[key[0]] = created_by_enterprise.get(key[0], 0) + 1
     for enterprise_id, created in created_by_enterprise.items():
         staff.adjust_count(enterprise_id, created)
+    health.register(k[1] for k in saved if k not in existing)  # late registration: match the last 14 days now
     return outcome
 
 

@@ -253,4 +253,98 @@ class AuditEvent(Model):
     rows = NumberAttribute(default=0)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent)
+class HealthRecord(Model):
+    """One NAT sample or one vaccination dose of a person, as a provincial feed reported it.
+
+    The key makes a record its own identity: (person, "nat#<sampled at>#<source>") or (person,
+    "vax#<dose>"), so a file delivered twice, or two files with overlapping rows, write the same items.
+    Only what matching needs is kept (no name, no ID number: the person key is a keyed hash), and NAT
+    records expire 14 days after sampling. Vaccination records of people nobody registered expire too.
+    """
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "health-records"
+        billing_mode = "PAY_PER_REQUEST"
+
+    person_key = UnicodeAttribute(hash_key=True)
+    record_key = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # "nat" | "vaccine"
+    sampled_at = UTCDateTimeAttribute(null=True)
+    tested_at = UTCDateTimeAttribute(null=True)
+    result = UnicodeAttribute(null=True)
+    site = UnicodeAttribute(null=True)
+    dose = NumberAttribute(null=True)
+    vaccinated_on = UnicodeAttribute(null=True)  # YYYY-MM-DD
+    product = UnicodeAttribute(null=True)
+    unit = UnicodeAttribute(null=True)
+    feed_id = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class PersonHealth(Model):
+    """A person's health state as the ledger and the head's home read it, one item per ID number.
+
+    It exists for every registered person (registration creates it) and, briefly, for people a feed
+    mentioned before anyone registered them (`pending`, expiring after 14 days), so that a later
+    registration knows there is something to match without reading every feed again.
+    """
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "person-health"
+        billing_mode = "PAY_PER_REQUEST"
+
+    person_key = UnicodeAttribute(hash_key=True)
+    registered = BooleanAttribute(default=False)
+    pending = BooleanAttribute(default=False)
+    last_sampled_at = UTCDateTimeAttribute(null=True)
+    last_tested_at = UTCDateTimeAttribute(null=True)
+    last_result = UnicodeAttribute(null=True)
+    last_site = UnicodeAttribute(null=True)
+    dose1_at = UnicodeAttribute(null=True)
+    dose2_at = UnicodeAttribute(null=True)
+    dose3_at = UnicodeAttribute(null=True)
+    products = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class FeedFiles(GlobalSecondaryIndex):
+    """The operator's 数据接入 list: a feed kind's files, newest first."""
+
+    class Meta:
+        index_name = "by-kind"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    received_at = UTCDateTimeAttribute(range_key=True)
+
+
+class FeedFile(Model):
+    """One dropped feed file and its report (rows read, matched, unmatched, rejected with line numbers).
+    Its id is the object's key and ETag, so a redelivered event finds the file already done."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "feed-files"
+        billing_mode = "PAY_PER_REQUEST"
+
+    feed_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    status = UnicodeAttribute(default="running")  # running → done | quarantined
+    lease_until = UTCDateTimeAttribute(null=True)
+    received_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    rows_read = NumberAttribute(default=0)
+    matched = NumberAttribute(default=0)
+    unmatched = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    too_old = NumberAttribute(default=0)
+    newest_at = UnicodeAttribute(null=True)  # newest sampling time / vaccination day in the file (ISO)
+    message = UnicodeAttribute(null=True)
+    problems = ListAttribute(of=MapAttribute, default=list)  # [{"line": n, "reason": "…"}], first 500
+
+    by_kind = FeedFiles()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
+                                       HealthRecord, PersonHealth, FeedFile)

@@ -47,15 +47,15 @@ def system():
     import app as application
     from local import demo
     from local.server import serve
-    from local.worker import QueueWorker
+    from local.worker import start_workers
 
     demo.seed()
-    worker = QueueWorker(resources.queues["ImportQueue"], application.on_upload)
-    worker.start()
+    workers = start_workers(resources.queues, application)
     port = _free_port()
     server = serve(application.app, port=port)
     yield f"http://127.0.0.1:{port}"
-    worker.stop()
+    for worker in workers:
+        worker.stop()
     server.shutdown()
     stack.stop()
     os.environ.clear()

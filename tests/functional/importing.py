@@ -24,12 +24,12 @@ def workbook(rows, header=HEADER, before=()):
     return buffer.getvalue()
 
 
-def deliver(aws, *, times=1):
+def deliver(aws, *, times=1, queue="ImportQueue", handler="on_upload"):
     """Hand every queued S3 notification to the Lambda handler, as SQS would (times>1: redelivery)."""
     import app as application
 
     sqs = boto3.client("sqs")
-    url = aws.queues["ImportQueue"]
+    url = aws.queues[queue]
     messages = []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
@@ -40,7 +40,7 @@ def deliver(aws, *, times=1):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     for _ in range(times):
         for m in messages:
-            application.on_upload({"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+            getattr(application, handler)({"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
                                                 "body": m["Body"], "attributes": {}, "messageAttributes": {},
                                                 "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1"}]},
                                   None)

@@ -1,0 +1,74 @@
+"""Routes: the head's home (/api/dashboard), one person's NAT and vaccination records (/api/health),
+the operator's 数据接入 (/api/feeds) and 数据更新至 (/api/freshness)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.common import endpoint, int_param, json_response, query_params
+from chalicelib.services import dashboard, feeds, health, ledger, staff
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/api/dashboard", methods=["GET"])
+@endpoint(bp, roles=("head",))
+def home(principal):
+    body = dashboard.summary(principal, enterprise_id=query_params(bp).get("enterprise_id", ""))
+    body["freshness"] = feeds.freshness()
+    return body
+
+
+@bp.route("/api/dashboard/people", methods=["GET"])
+@endpoint(bp, roles=("head",))
+def bucket_people(principal):
+    params = query_params(bp)
+    page, size = int_param(params, "page", 1, high=100_000), int_param(params, "page_size", 20, high=staff.MAX_PAGE_SIZE)
+    items, total = dashboard.people(principal, bucket=params.get("bucket", ""), enterprise_id=params.get("enterprise_id", ""),
+                                    page=page, page_size=size)
+    return {"items": items, "total": total, "page": page, "page_size": size}
+
+
+@bp.route("/api/health/{staff_id}", methods=["GET"])
+@endpoint(bp, roles=("head", *ledger.ROLES))
+def person_health(principal, staff_id):
+    """查看核酸 (last 7 days) and 疫苗接种 of one registered person, within the caller's scope."""
+    if principal.role == "head":
+        person, _ = staff.get(principal, staff_id)
+        body = staff.public(person, None)
+    else:
+        body = ledger.get(principal, staff_id)
+    key = staff_id.partition(".")[2]
+    return {"person": body, **health.records(key), "freshness": feeds.freshness()}
+
+
+@bp.route("/api/freshness", methods=["GET"])
+@endpoint(bp)
+def freshness(principal):
+    return feeds.freshness()
+
+
+@bp.route("/api/feeds", methods=["GET"])
+@endpoint(bp, roles=("admin",))
+def list_feeds(principal):
+    kind = query_params(bp).get("kind", "nat")
+    if kind not in feeds.KINDS:
+        kind = "nat"
+    return {"items": [feeds.public(f) for f in feeds.recent(kind)], "freshness": feeds.freshness()}
+
+
+@bp.route("/api/feeds/upload", methods=["POST"], content_types=["text/csv", "application/octet-stream",
+                                                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
+@endpoint(bp, roles=("admin",))
+def upload_feed(principal):
+    request = bp.current_request
+    from urllib.parse import unquote
+
+    key = feeds.upload(query_params(bp).get("kind", ""), unquote(request.headers.get("x-filename", "")),
+                       request.raw_body or b"")
+    return json_response({"object_key": key}, 202)
+
+
+@bp.route("/api/feeds/{feed_id}", methods=["GET"])
+@endpoint(bp, roles=("admin",))
+def feed_detail(principal, feed_id):
+    return feeds.public(feeds.get(feed_id), with_problems=True)

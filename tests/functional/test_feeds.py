@@ -1,0 +1,152 @@
+"""Provincial feeds (§2.4) through the real path: an object under feeds/ → S3 notification → SQS → on_feed."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+import boto3
+import openpyxl
+import pytest
+
+from chalicelib.rules.clock import SHANGHAI, now
+from tests.functional.importing import deliver
+from tests.functional.test_staff import HEAD, district, id_number, person  # noqa: F401 - fixture
+
+NAT_HEADER = "身份证号码,姓名,采样时间,检测时间,检测结果,采样点\n"
+
+
+def drop(key: str, data: bytes) -> None:
+    from chalicelib.config import settings
+
+    boto3.client("s3").put_object(Bucket=settings().files_bucket, Key=key, Body=data)
+
+
+def feed(aws, times=1):
+    return deliver(aws, times=times, queue="FeedQueue", handler="on_feed")
+
+
+def stamp(hours_ago: float) -> str:
+    return (now() - timedelta(hours=hours_ago)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.fixture
+def people(api, district, head_login):
+    token = head_login(HEAD)
+    made = [api.post("/api/staff", token=token, body=person(district["express"]["id"], n, name=name))[1]
+            for n, name in ((1, "甲"), (2, "乙"), (3, "丙"))]
+    return token, made
+
+
+def feed_files(api, login, kind="nat"):
+    return api.get(f"/api/feeds?kind={kind}", token=login("admin"))[1]["items"]
+
+
+def test_gbk_nat_csv_is_matched_and_reported_with_line_numbers(api, aws, login, people):
+    token, made = people
+    text = NAT_HEADER + "".join([
+        f"{id_number(1)},甲,{stamp(5)},{stamp(3)},阴性,南沙街采样点\n",
+        f"{id_number(1)},甲,{stamp(30)},{stamp(28)},阴性,南沙街采样点\n",  # older sample of the same person
+        f"{id_number(2).lower()},乙,{stamp(50)},,未出结果,黄阁采样点\n",
+        f"{id_number(500)},路人,{stamp(2)},{stamp(1)},阴性,某采样点\n",  # nobody registered
+        "440115199001011234,坏,2026-11-20 10:00:00,,阴性,x\n",  # bad check digit
+        f"{id_number(3)},丙,不是时间,,阴性,x\n",
+        f"{id_number(3)},丙,{stamp(1)},,弱阳,x\n",
+        f"{id_number(3)},丙,{stamp(24 * 15)},,阴性,x\n",  # older than 14 days: not kept
+    ])
+    drop("feeds/nat/20261125.csv", text.encode("gbk"))
+    assert feed(aws) == 1
+    report = feed_files(api, login)[0]
+    assert (report["status"], report["rows_read"], report["matched"], report["unmatched"], report["rejected"],
+            report["too_old"]) == ("done", 8, 3, 1, 3, 1), report
+    detail = api.get(f"/api/feeds/{report['id']}", token=login("admin"))[1]
+    assert [p["line"] for p in detail["problems"]] == [6, 7, 8]
+    assert "校验位错误" in detail["problems"][0]["reason"] and "不是有效的时间" in detail["problems"][1]["reason"]
+    assert "无法识别" in detail["problems"][2]["reason"]
+
+    home = api.get("/api/dashboard", token=token)[1]
+    counts = {b["key"]: b["count"] for b in home["buckets"]}
+    assert home["total"] == 3 and counts == {"h24": 1, "h48": 0, "h72": 1, "over72": 0, "unmatched": 1}
+    assert home["freshness"]["nat"]["data_until"] and home["freshness"]["nat"]["late"] is False
+    names = [i["name"] for i in api.get("/api/dashboard/people?bucket=h72", token=token)[1]["items"]]
+    assert names == ["乙"]
+    row = next(i for i in api.get("/api/ledger?category=express", token=login("nanshajie"))[1]["items"] if i["name"] == "甲")
+    assert row["health"]["last_result"] == "阴性" and row["health"]["last_sampled_at"].startswith(stamp(5)[:10])
+    records = api.get(f"/api/health/{made[0]['id']}", token=token)[1]
+    assert [r["site"] for r in records["nat"]] == ["南沙街采样点", "南沙街采样点"]  # last 7 days, newest first
+
+
+def test_same_file_twice_and_overlapping_files_never_double_count(api, aws, login, people):
+    from chalicelib.services.staff import person_key
+    from chalicelib.store.models import HealthRecord
+
+    rows = f"{id_number(1)},甲,{stamp(5)},,阴性,A点\n{id_number(2)},乙,{stamp(6)},,阴性,A点\n"
+    drop("feeds/nat/a.csv", (NAT_HEADER + rows).encode("utf-8-sig"))
+    feed(aws, times=3)  # the same event redelivered
+    drop("feeds/nat/b.csv", (NAT_HEADER + rows + f"{id_number(3)},丙,{stamp(7)},,阴性,A点\n").encode())
+    feed(aws)
+    assert sum(1 for _ in HealthRecord.query(person_key(id_number(1)))) == 1
+    assert [f["rows_read"] for f in feed_files(api, login)] == [3, 2]  # two files, each handled once
+
+
+def test_vaccination_xlsx_and_implied_doses(api, aws, login, people):
+    token, made = people
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "身份证号码", "剂次", "接种日期", "疫苗产品/厂家", "接种单位"])
+    sheet.append(["甲", id_number(1), "第一针", "2021-05-01", "北京生物", "南沙区疾控"])
+    sheet.append(["甲", id_number(1), 2, datetime(2021, 6, 1), "北京生物", "南沙区疾控"])
+    sheet.append(["乙", id_number(2), "加强针", "2022-03-01", "智飞龙科马", "黄阁卫生院"])
+    sheet.append(["丙", id_number(3), "第四针", "2022-03-01", "x", "x"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    drop("feeds/vaccine/2026.xlsx", buffer.getvalue())
+    feed(aws)
+    report = feed_files(api, login, "vaccine")[0]
+    assert (report["matched"], report["rejected"]) == (3, 1)
+    rows = {i["name"]: i["health"] for i in api.get("/api/ledger?category=express", token=login("admin"))[1]["items"]}
+    assert (rows["甲"]["dose1_at"], rows["甲"]["dose2_at"], rows["甲"]["dose3_at"]) == ("2021-05-01", "2021-06-01", None)
+    assert rows["乙"]["dose3_at"] == "2022-03-01" and rows["乙"]["dose1_at"] == rows["乙"]["dose2_at"] == "已接种（日期不详）"
+    doses = api.get(f"/api/health/{made[1]['id']}", token=token)[1]["vaccine"]
+    assert [d["dose"] for d in doses] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("broken.xlsx", b"PK\x03\x04 not really", "已损坏"),
+    ("noheader.csv", "甲,乙,丙\n1,2,3\n".encode(), "表头缺少列"),
+    ("binary.csv", b"\xff\xfe\x00\x81\x30\x89\x38" * 50 + b"\n\xc3\x28\xa0\xa1", "编码无法识别"),
+    ("feed.pdf", b"%PDF-1.4", "只接受"),
+])
+def test_unreadable_files_are_quarantined_and_later_files_go_on(api, aws, login, people, name, data, reason):
+    from chalicelib.config import settings
+
+    drop(f"feeds/nat/{name}", data)
+    feed(aws)
+    report = feed_files(api, login)[0]
+    assert report["status"] == "quarantined" and reason in report["message"], report
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=settings().files_bucket).get("Contents", [])]
+    assert f"quarantine/feeds/nat/{name}" in keys and f"feeds/nat/{name}" not in keys
+    drop("feeds/nat/next.csv", (NAT_HEADER + f"{id_number(1)},甲,{stamp(1)},,阴性,A\n").encode())
+    feed(aws)
+    assert feed_files(api, login)[0]["matched"] == 1
+
+
+def test_late_registration_is_matched_at_once(api, aws, login, district, head_login):
+    drop("feeds/nat/early.csv", (NAT_HEADER + f"{id_number(9)},后来者,{stamp(10)},,阴性,A点\n").encode())
+    feed(aws)
+    assert feed_files(api, login)[0]["unmatched"] == 1
+    token = head_login(HEAD)
+    created = api.post("/api/staff", token=token, body=person(district["express"]["id"], 9, name="后来者"))[1]
+    detail = api.get(f"/api/staff/{created['id']}", token=token)[1]
+    listed = api.get("/api/staff", token=token)[1]["items"][0]
+    assert listed["health"]["last_result"] == "阴性" and detail["name"] == "后来者"
+    assert {b["key"]: b["count"] for b in api.get("/api/dashboard", token=token)[1]["buckets"]}["h24"] == 1
+
+
+def test_only_the_operator_reads_feeds_and_heads_only_their_dashboard(api, login, people, head_login):
+    assert api.get("/api/feeds", token=login("nanshajie"))[0] == 403
+    assert api.get("/api/dashboard", token=login("admin"))[0] == 403
+    other = head_login("13900139000")
+    assert api.get("/api/dashboard", token=other)[1]["total"] == 0
+    assert api.get(f"/api/health/{people[1][0]['id']}", token=other)[0] == 404
+    assert api.get(f"/api/health/{people[1][0]['id']}", token=login("huangge"))[0] == 404  # another town
+    assert api.get(f"/api/health/{people[1][0]['id']}", token=login("nanshajie"))[0] == 200

@@ -1,0 +1,60 @@
+"""The head's home buckets (§2.4.2) at their exact boundaries, and feed times in Asia/Shanghai."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.rules import feeds
+from chalicelib.rules.clock import SHANGHAI, local_day
+
+NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)  # 09:00 in Asia/Shanghai
+
+
+@pytest.mark.parametrize("age,expected", [
+    (timedelta(0), "h24"),
+    (timedelta(hours=24), "h24"),  # n ≤ 24
+    (timedelta(hours=24, seconds=1), "h48"),
+    (timedelta(hours=48), "h48"),
+    (timedelta(hours=48, seconds=1), "h72"),
+    (timedelta(hours=72), "h72"),
+    (timedelta(hours=72, seconds=1), "over72"),
+    (timedelta(days=14), "over72"),  # still within the 14 days of data
+    (timedelta(days=14, seconds=1), "unmatched"),
+])
+def test_bucket_boundaries(age, expected):
+    assert feeds.bucket(NOW - age, NOW) == expected
+
+
+def test_no_sample_is_unmatched():
+    assert feeds.bucket(None, NOW) == "unmatched"
+
+
+def test_naive_times_are_shanghai_wall_clock():
+    sampled = feeds.parse_instant("2026-11-26 00:30:00", "采样时间")
+    assert sampled == datetime(2026, 11, 25, 16, 30, tzinfo=timezone.utc)
+    assert local_day(sampled).isoformat() == "2026-11-26"  # the Shanghai day, not the UTC one
+    assert feeds.parse_instant("2026-11-25T16:30:00Z", "采样时间") == sampled
+    assert feeds.parse_instant("2026/11/26 00:30", "采样时间") == sampled
+    assert feeds.parse_instant(datetime(2026, 11, 26, 0, 30), "采样时间").astimezone(SHANGHAI).hour == 0
+
+
+def test_just_before_midnight_is_the_previous_day():
+    assert local_day(feeds.parse_instant("2026-11-25 23:59:59", "采样时间")).isoformat() == "2026-11-25"
+
+
+@pytest.mark.parametrize("raw,expected", [("阴性", "阴性"), ("Negative", "阴性"), ("阳性", "阳性"),
+                                          ("pending", "未出结果"), ("", "未出结果"), ("待出结果", "未出结果")])
+def test_results(raw, expected):
+    assert feeds.parse_result(raw) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [("1", 1), (2.0, 2), ("第三针", 3), ("加强针", 3)])
+def test_doses(raw, expected):
+    assert feeds.parse_dose(raw) == expected
+
+
+def test_future_samples_are_refused_and_old_ones_skipped():
+    with pytest.raises(feeds.RowError):
+        feeds.check_sample_window(NOW + timedelta(hours=2), NOW)
+    assert feeds.check_sample_window(NOW - timedelta(days=15), NOW) is False
