@@ -15,6 +15,10 @@ DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 
 def make_handler(gateway: LocalGateway, dist: Path):
+    # Chalice keeps the request being handled on the app object (app.current_request), as a Lambda
+    # does: one request at a time per process. The server threads must not interleave inside it.
+    one_at_a_time = threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -26,7 +30,8 @@ def make_handler(gateway: LocalGateway, dist: Path):
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
-                response = gateway.handle_request(self.command, self.path, headers, body)
+                with one_at_a_time:
+                    response = gateway.handle_request(self.command, self.path, headers, body)
                 status, out_headers, out_body = response["statusCode"], response["headers"], response["body"]
                 if response.get("isBase64Encoded"):  # as API Gateway does for binary media types
                     out_body = base64.b64decode(out_body)

@@ -33,8 +33,8 @@ def bucket_people(principal):
 def person_health(principal, staff_id):
     """查看核酸 (last 7 days) and 疫苗接种 of one registered person, within the caller's scope."""
     if principal.role == "head":
-        person, _ = staff.get(principal, staff_id)
-        body = staff.public(person, None)
+        person, ent = staff.get(principal, staff_id)
+        body = staff.public(person, ent, health_state=health.of(health.for_people([person.person_key]), person.person_key))
     else:
         body = ledger.get(principal, staff_id)
     key = staff_id.partition(".")[2]

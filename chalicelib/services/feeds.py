@@ -122,7 +122,7 @@ def ingest(kind: str, source_id: str, rows: Iterator[tuple[int, dict]], current:
 def _nat_row(raw: dict, context: dict) -> dict | None:
     checked = normalize_id(raw.get("id_number"), today=context["today"])
     if not checked.ok:
-        raise rules.RowError(f"身份证号码{checked.error}")
+        raise rules.RowError(_id_reason(checked.error))
     sampled = rules.parse_instant(raw.get("sampled_at"), "采样时间")
     if not rules.check_sample_window(sampled, context["now"], context["window"]):
         return None
@@ -139,12 +139,16 @@ def _nat_row(raw: dict, context: dict) -> dict | None:
 def _vaccine_row(raw: dict, context: dict) -> dict:
     checked = normalize_id(raw.get("id_number"), today=context["today"])
     if not checked.ok:
-        raise rules.RowError(f"身份证号码{checked.error}")
+        raise rules.RowError(_id_reason(checked.error))
     day = rules.parse_day(raw.get("vaccinated_on"), "接种日期")
     if day > context["today"]:
         raise rules.RowError("接种日期晚于今天")
     return {"id_number": checked.number, "dose": rules.parse_dose(raw.get("dose")), "day": day.isoformat(),
             "product": fold(raw.get("product"))[:50] or None, "unit": fold(raw.get("unit"))[:100] or None}
+
+
+def _id_reason(error: str) -> str:
+    return error if error.startswith("身份证号码") else f"身份证号码{error}"
 
 
 def _registered(keys: list[str]) -> set[str]:

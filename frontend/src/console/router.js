@@ -11,6 +11,7 @@ import Audit from './views/Audit.vue'
 import DevSms from './views/DevSms.vue'
 import Staff from './views/Staff.vue'
 import Ledger from './views/Ledger.vue'
+import Feeds from './views/Feeds.vue'
 
 const routes = [
   { path: '/login', component: Login, meta: { public: true, title: '登录' } },
@@ -24,6 +25,7 @@ const routes = [
       { path: 'my-enterprises', component: MyEnterprises, meta: { roles: ['head'], title: '我的企业' } },
       { path: 'staff', component: Staff, meta: { roles: ['head'], title: '员工管理' } },
       { path: 'ledger/:category', component: Ledger, meta: { roles: STAFF_ROLES, title: '哨点人员' } },
+      { path: 'feeds', component: Feeds, meta: { roles: ['admin'], title: '数据接入' } },
       { path: 'accounts', component: Accounts, meta: { roles: ['admin'], title: '账号管理' } },
       { path: 'audit', component: Audit, meta: { roles: ['admin'], title: '操作日志' } },
     ],

@@ -15,5 +15,7 @@ export {
   Picker,
   Popup,
   Search,
+  Tab,
+  Tabs,
   Tag,
 } from 'vant'

@@ -58,9 +58,14 @@ export const HEALTH_FIELDS = [
   { key: 'dose3_at', label: '第三针疫苗接种时间', time: true },
 ]
 
+/** A NAT result (阴性/阳性/未出结果) is positive. */
+export function isPositive(result) {
+  return /阳/.test(result || '')
+}
+
 /** The class of a row's 最近一次核酸检测结果: `result-positive` when it is 阳性 (the page shows it in red). */
 export function resultClass(row) {
-  return /阳/.test(row?.health?.last_result || '') ? 'result-positive' : ''
+  return isPositive(row?.health?.last_result) ? 'result-positive' : ''
 }
 
 /** One health value of a row for display. */

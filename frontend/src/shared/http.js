@@ -160,5 +160,16 @@ export function createApi({ tokenKey, notify, onUnauthorized }) {
     })
   }
 
+  /** POST the raw bytes of a .csv or .xlsx file (Content-Type from the extension); answers JSON. */
+  api.uploadFile = function uploadFile(path, file, opts = {}) {
+    const name = String(file.name || '').toLowerCase()
+    const type = name.endsWith('.xlsx') ? XLSX_TYPE : name.endsWith('.csv') ? 'text/csv' : 'application/octet-stream'
+    return api.request('POST', path, {
+      ...opts,
+      body: file,
+      headers: { 'Content-Type': type, 'X-Filename': encodeURIComponent(file.name) },
+    })
+  }
+
   return api
 }
