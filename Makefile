@@ -51,6 +51,7 @@ e2e: $(STAMP) frontend $(APT_STAMP)
 	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) -m bench.run
 
 package: $(STAMP)

@@ -277,6 +277,8 @@ def ledger_export_100k() -> dict:
                 person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)
                 staff.assign(person, values, ent, stamp=stamp)
                 batch.save(person)
+        for ent in ents:
+            staff.adjust_count(ent.enterprise_id, 1000)
         seed_seconds = round(time.perf_counter() - started, 1)
         page, list_seconds = _timed(lambda: _call(base, "GET", "/api/ledger?category=express&page=1&page_size=20",
                                                   headers=auth))
@@ -363,8 +365,40 @@ def nat_parse_match_1m_pandas() -> dict:
             "does": "read_csv (C parser, whole file in memory) + isin on the raw ID text; no validation"}
 
 
+def nat_ingest_100k_embedded() -> dict:
+    """A 100,000-row GBK NAT file dropped into the local S3 against 10,000 registered people: the whole
+    path (S3 event → SQS → worker → parse, match, write records and state, report)."""
+    from chalicelib.config import settings
+    from chalicelib.rules.clock import now
+    from chalicelib.services import health
+    from chalicelib.services.security import keyed_hasher
+    from chalicelib.store.models import FeedFile
+
+    import boto3
+
+    data = nat_csv(1_000_000).read_bytes()
+    lines = data.split(b"\n")
+    sample = b"\n".join(lines[:100_001]) + b"\n"  # header + 100,000 rows; every 10th is registered
+    with embedded_stack():
+        person_key = keyed_hasher("person")
+        health.register(person_key(i) for i in _registered_ids(10_000))
+        started = time.perf_counter()
+        boto3.client("s3").put_object(Bucket=settings().files_bucket, Key="feeds/nat/bench.csv", Body=sample)
+        while True:
+            files = [f for f in FeedFile.by_kind.query("nat") if f.status != "running"]
+            if files:
+                break
+            time.sleep(0.5)
+        seconds = round(time.perf_counter() - started, 2)
+        report = files[0]
+        assert report.status == "done", report.message
+        return {"rows": int(report.rows_read), "matched": int(report.matched), "unmatched": int(report.unmatched),
+                "rejected": int(report.rejected), "seconds": seconds, "rows_per_second": round(int(report.rows_read) / seconds),
+                "peak_rss_mb_including_moto": peak_mb(), "at": now().isoformat()}
+
+
 MEASUREMENTS = {f.__name__: f for f in (
-    nat_parse_match_1m_ours, nat_parse_match_1m_pandas,
+    nat_ingest_100k_embedded, nat_parse_match_1m_ours, nat_parse_match_1m_pandas,
     enterprise_import_5000, staff_parse_100k_ours, staff_parse_100k_pandas, staff_parse_100k_pandas_calamine,
     staff_import_10k, ledger_export_100k)}
 

@@ -16,6 +16,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", 5001)))
+    parser.add_argument("--wecom-port", type=int, default=int(os.environ.get("WECOM_PORT", 5002)))
     parser.add_argument("--state", type=Path, default=ROOT / ".local" / "state")
     args = parser.parse_args()
 
@@ -26,6 +27,7 @@ def main() -> int:
     import app as application  # after the environment is set: nothing reads it at import, but be plain
     from local import demo
     from local.server import serve
+    from local.wecom import WeComStandIn
     from local.worker import start_workers
 
     if stack.is_empty():
@@ -35,12 +37,16 @@ def main() -> int:
         print(f"已恢复本地数据（{args.state}）")
     workers = start_workers(resources.queues, application)
     server = serve(application.app, port=args.port)
+    wecom = WeComStandIn()
+    wecom_url = wecom.start(args.wecom_port)
+    os.environ.setdefault("WECOM_BASE_URL", wecom_url)  # where the 09:00 notifier will send
 
     print(f"""
 哨点人员健康监测 已启动
   电脑端（数据台账管理系统）: http://127.0.0.1:{args.port}/
   手机端（企业负责人）:       http://127.0.0.1:{args.port}/m/
   本地 AWS（moto）:           {stack.endpoint}
+  本地粤政易（企业微信协议）: {wecom_url}（已发送的消息：{wecom_url}/_outbox）
 演示账号（密码均为 {demo.DEMO_PASSWORD}）:
   运维 admin · 委办局 youzheng（快递物流）/ zhujian（建筑工地）/ shijian（农贸市场、冷链食品）
   镇街 nanshajie（南沙街）/ huangge（黄阁镇） · 专班 zhuanban
@@ -62,6 +68,7 @@ def main() -> int:
     for worker in workers:
         worker.stop()
     server.shutdown()
+    wecom.stop()
     stack.stop()
     print("已停止，数据已保存。")
     return 0
