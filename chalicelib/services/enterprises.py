@@ -19,7 +19,7 @@ from chalicelib.rules import catalog
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.masking import mask_phone
 from chalicelib.rules.text import fold, name_key
-from chalicelib.services import audit
+from chalicelib.services import audit, paging
 from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
 from chalicelib.services.scope import READ_ROLES, WRITE_ROLES, can_read, require_role, write_refusal
@@ -174,11 +174,38 @@ def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
 
 
 def list_page(principal: Principal, filters: Filters, *, page: int, page_size: int) -> tuple[list[Enterprise], int]:
-    items = list_all(principal, filters)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
+    plan = _index_plan(principal, filters)
+    if plan is not None:  # no search: page by the index, keys only (services/paging.py)
+        index, partitions = plan
+        rows = paging.newest(index, partitions, key=lambda r: r.enterprise_id, page=page, page_size=page_size,
+                             attributes=["enterprise_id", "created_at"])
+        found = {e.enterprise_id: e for e in Enterprise.batch_get([r.enterprise_id for r in rows])} if rows else {}
+        return [found[r.enterprise_id] for r in rows if r.enterprise_id in found], paging.count(index, partitions)
+    items = list_all(principal, filters)
     start = (page - 1) * page_size
     return items[start:start + page_size], len(items)
+
+
+def _index_plan(principal: Principal, filters: Filters):
+    """(index, partitions) that hold exactly the caller's list when nothing but one key filters it."""
+    require_role(principal, READ_ROLES)
+    if filters.q or principal.role == "head":
+        return None
+    if principal.role == "town":
+        return None if filters.category or (filters.town and filters.town != principal.town) \
+            else (Enterprise.by_town, [principal.town])
+    if principal.role == "bureau":
+        if filters.town:
+            return None
+        codes = [c for c in principal.categories if not filters.category or c == filters.category]
+        return Enterprise.by_category, codes
+    if filters.town and filters.category:
+        return None
+    if filters.category:
+        return Enterprise.by_category, [filters.category]
+    return Enterprise.by_town, [filters.town] if filters.town else list(catalog.TOWNS)
 
 
 def list_all(principal: Principal, filters: Filters) -> list[Enterprise]:

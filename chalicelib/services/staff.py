@@ -10,7 +10,6 @@ narrow read (keys, time, and the searched fields), then only the rows of the pag
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -22,7 +21,7 @@ from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.rules.text import fold
-from chalicelib.services import audit, health
+from chalicelib.services import audit, health, paging
 from chalicelib.services.auth import Principal
 from chalicelib.services.scope import require_role
 from chalicelib.services.security import keyed_hash
@@ -305,18 +304,12 @@ def search(partitions: Sequence[str], q: str, *, page: int, page_size: int, read
 
 def newest_keys(index, partitions: Sequence[str], *, page: int, page_size: int,
                 total: int | None = None) -> tuple[list[tuple[str, str]], int]:
-    """A page without a search, newest first: only the first page × size keys of each partition are
-    read (keys only) and merged. The total is given (kept counters) or counted per partition."""
+    """A page without a search, newest first, from keys only (services/paging.py). The total is given
+    (kept counters) or counted per partition."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    need = max(page, 1) * page_size
-    if total is None:
-        total = sum(index.count(p) for p in partitions)
-    streams = [index.query(p, scan_index_forward=False, limit=need,
-                           attributes_to_get=["enterprise_id", "person_key", "created_at"])
-               for p in partitions]
-    merged = heapq.merge(*streams, key=lambda r: (r.created_at, r.person_key), reverse=True)
-    rows = [r for _, r in zip(range(need), merged)]
-    return [(r.enterprise_id, r.person_key) for r in rows[need - page_size:]], total
+    rows = paging.newest(index, partitions, key=lambda r: r.person_key, page=page, page_size=page_size,
+                         attributes=["enterprise_id", "person_key", "created_at"])
+    return [(r.enterprise_id, r.person_key) for r in rows], paging.count(index, partitions) if total is None else total
 
 
 def fetch(keys: Sequence[tuple[str, str]]) -> list[Staff]:

@@ -82,21 +82,25 @@ class SmsCode(Model):
 
 
 class EnterprisesByTown(GlobalSecondaryIndex):
+    """A town's enterprises, newest first (lists page by it without reading the whole town)."""
+
     class Meta:
         index_name = "by-town"
         projection = AllProjection()
 
     town = UnicodeAttribute(hash_key=True)
-    name_key = UnicodeAttribute(range_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class EnterprisesByCategory(GlobalSecondaryIndex):
+    """A sentinel category's enterprises, newest first."""
+
     class Meta:
         index_name = "by-category"
         projection = AllProjection()
 
     category = UnicodeAttribute(hash_key=True)
-    name_key = UnicodeAttribute(range_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class EnterprisesByHead(GlobalSecondaryIndex):

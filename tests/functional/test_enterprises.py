@@ -196,3 +196,17 @@ def test_a_claim_left_by_a_crash_does_not_block_the_name(api, login, make_enterp
     status, body = api.post("/api/enterprises", token=login("admin"),
                             body=enterprise_body(name="孤儿物流有限公司", town="南沙街"))
     assert status == 409 and "已登记" in body["message"]
+
+
+def test_pages_are_newest_first_across_towns_and_filters_still_apply(api, login, make_enterprise):
+    for n, town in enumerate(["南沙街", "黄阁镇", "珠江街", "南沙街", "黄阁镇"]):
+        make_enterprise(name=f"跨镇企业{n}", town=town)
+    admin = login("admin")
+    names = lambda query: [i["name"] for i in api.get(f"/api/enterprises?{query}", token=admin)[1]["items"]]  # noqa: E731
+    assert names("page=1&page_size=2") == ["跨镇企业4", "跨镇企业3"]
+    assert names("page=3&page_size=2") == ["跨镇企业0"]
+    assert names("town=黄阁镇") == ["跨镇企业4", "跨镇企业1"]
+    assert names("category=express&town=南沙街") == ["跨镇企业3", "跨镇企业0"]
+    assert names("q=企业2") == ["跨镇企业2"]
+    assert [i["name"] for i in api.get("/api/enterprises?page_size=50", token=login("nanshajie"))[1]["items"]] == \
+        ["跨镇企业3", "跨镇企业0"]
