@@ -128,3 +128,16 @@ def test_town_finds_the_imported_people_in_the_ledger_and_exports(system, browse
     assert rows[0][:5] == ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码")
     assert any(r[1] == "何俊杰" and r[4] == _id(3) and r[2] == "南沙街" for r in rows[1:])
     page.close()
+
+
+def test_head_logs_into_the_console_and_keeps_staff_there(system, browser, shot):
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{system}/#/login")
+    page.get_by_role("tab", name="企业负责人登录").click()
+    mobile_login(page, system, DEMO_HEAD_PHONE)  # the same placeholders and buttons as the phone page
+    page.get_by_text("员工管理").first.click()
+    table = page.locator("[data-test=staff-table]")
+    table.locator(".el-table__row").first.wait_for()
+    assert "*" in table.locator(".el-table__row").first.inner_text()  # masked by the server
+    shot(page, "15-console-head-staff")
+    page.close()
