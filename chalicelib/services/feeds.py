@@ -180,6 +180,9 @@ def _apply(kind, source_id, chunk, report: Report, current: datetime, lookup, wr
                 batch.save(HealthRecord(key, f"vax#{v['dose']}", kind="vaccine", dose=v["dose"],
                                         vaccinated_on=v["day"], product=v["product"], unit=v["unit"],
                                         feed_id=source_id, expires_at=keep_until if key in pending else None))
+    # Batched puts, not a conditional write each (a file may name 900,000 strangers). A person registered
+    # in the milliseconds between the read above and this write gets a pending marker over their
+    # state; the next sample or the overnight rebuild (health.rebuild per person) restores it.
     with PersonHealth.batch_write() as batch:
         for key in pending:
             batch.save(PersonHealth(key, registered=False, pending=True, expires_at=keep_until))
