@@ -17,12 +17,15 @@ import csv
 import hashlib
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
 from urllib.parse import unquote_plus
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.config import settings
 
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations import storage
@@ -169,23 +172,22 @@ def _apply(kind, source_id, chunk, report: Report, current: datetime, lookup, wr
         return
     pending = {key for key, _ in chunk if key not in registered}
     keep_until = current + timedelta(days=rules.KEEP_DAYS)
-    with HealthRecord.batch_write() as batch:
-        for key, v in chunk:
-            if kind == "nat":
-                batch.save(HealthRecord(key, f"nat#{v['sampled_at'].astimezone(SHANGHAI).isoformat()}#{v['site'] or '-'}",
-                                        kind="nat", sampled_at=v["sampled_at"], tested_at=v["tested_at"],
-                                        result=v["result"], site=v["site"], feed_id=source_id,
-                                        expires_at=v["sampled_at"] + timedelta(days=rules.KEEP_DAYS)))
-            else:
-                batch.save(HealthRecord(key, f"vax#{v['dose']}", kind="vaccine", dose=v["dose"],
-                                        vaccinated_on=v["day"], product=v["product"], unit=v["unit"],
-                                        feed_id=source_id, expires_at=keep_until if key in pending else None))
+    records = []
+    for key, v in chunk:
+        if kind == "nat":
+            records.append(HealthRecord(
+                key, f"nat#{v['sampled_at'].astimezone(SHANGHAI).isoformat()}#{v['site'] or '-'}", kind="nat",
+                sampled_at=v["sampled_at"], tested_at=v["tested_at"], result=v["result"], site=v["site"],
+                feed_id=source_id, expires_at=v["sampled_at"] + timedelta(days=rules.KEEP_DAYS)))
+        else:
+            records.append(HealthRecord(key, f"vax#{v['dose']}", kind="vaccine", dose=v["dose"], vaccinated_on=v["day"],
+                                        product=v["product"], unit=v["unit"], feed_id=source_id,
+                                        expires_at=keep_until if key in pending else None))
     # Batched puts, not a conditional write each (a file may name 900,000 strangers). A person registered
     # in the milliseconds between the read above and this write gets a pending marker over their
     # state; the next sample or the overnight rebuild (health.rebuild per person) restores it.
-    with PersonHealth.batch_write() as batch:
-        for key in pending:
-            batch.save(PersonHealth(key, registered=False, pending=True, expires_at=keep_until))
+    markers = [PersonHealth(key, registered=False, pending=True, expires_at=keep_until) for key in pending]
+    updates = []
     latest: dict[str, dict] = {}
     for key, v in chunk:
         if key not in registered:
@@ -194,9 +196,35 @@ def _apply(kind, source_id, chunk, report: Report, current: datetime, lookup, wr
             if key not in latest or v["sampled_at"] >= latest[key]["sampled_at"]:
                 latest[key] = v
         else:
-            health.apply_dose(key, dose=v["dose"], day=v["day"], product=v["product"])
-    for key, v in latest.items():
-        health.apply_nat(key, sampled_at=v["sampled_at"], tested_at=v["tested_at"], result=v["result"], site=v["site"])
+            updates.append(lambda key=key, v=v: health.apply_dose(key, dose=v["dose"], day=v["day"], product=v["product"]))
+    updates += [lambda key=key, v=v: health.apply_nat(key, sampled_at=v["sampled_at"], tested_at=v["tested_at"],
+                                                      result=v["result"], site=v["site"]) for key, v in latest.items()]
+    # Records first, then state: a crash in between leaves records a retry rewrites and state it
+    # then moves forward. Writes go out in parallel: a million rows are 40,000 BatchWriteItem calls.
+    _in_parallel([lambda part=part: _save_all(HealthRecord, part) for part in _parts(records)])
+    _in_parallel([lambda part=part: _save_all(PersonHealth, part) for part in _parts(markers)])
+    _in_parallel(updates)
+
+
+def _parts(items: list, size: int = 250) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _save_all(model, items) -> None:
+    with model.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
+def _in_parallel(tasks: list) -> None:
+    writers = settings().import_writers
+    if writers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(writers) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()  # re-raise: the lease expires and the redelivered event finishes the file
 
 
 # --- reading files ----------------------------------------------------------------------------------

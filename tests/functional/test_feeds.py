@@ -150,3 +150,21 @@ def test_only_the_operator_reads_feeds_and_heads_only_their_dashboard(api, login
     assert api.get(f"/api/health/{people[1][0]['id']}", token=other)[0] == 404
     assert api.get(f"/api/health/{people[1][0]['id']}", token=login("huangge"))[0] == 404  # another town
     assert api.get(f"/api/health/{people[1][0]['id']}", token=login("nanshajie"))[0] == 200
+
+
+def test_parallel_writers_store_everything_once(api, aws, login, people, monkeypatch):
+    """With several writers (as on AWS) records, markers and state updates go out in parallel."""
+    from chalicelib.services.staff import person_key
+    from chalicelib.store.models import HealthRecord, PersonHealth
+
+    monkeypatch.setenv("IMPORT_WRITERS", "4")
+    rows = "".join(f"{id_number(n, born='19800101')},路人,{stamp(3 + n / 100)},,阴性,B点\n" for n in range(600))
+    rows += f"{id_number(1)},甲,{stamp(2)},,阳性,B点\n"
+    drop("feeds/nat/parallel.csv", (NAT_HEADER + rows).encode())
+    feed(aws)
+    report = feed_files(api, login)[0]
+    assert (report["rows_read"], report["matched"], report["unmatched"]) == (601, 1, 600)
+    assert sum(1 for n in range(600) if PersonHealth.count(person_key(id_number(n, born="19800101")))) == 600
+    assert sum(1 for _ in HealthRecord.query(person_key(id_number(599, born="19800101")))) == 1
+    token = people[0]
+    assert api.get("/api/staff?q=甲", token=token)[1]["items"][0]["health"]["last_result"] == "阳性"
