@@ -27,6 +27,7 @@ def main() -> int:
     import app as application  # after the environment is set: nothing reads it at import, but be plain
     from local import demo
     from local.server import serve
+    from local.scheduler import Scheduler
     from local.wecom import WeComStandIn
     from local.worker import start_workers
 
@@ -37,6 +38,8 @@ def main() -> int:
         print(f"已恢复本地数据（{args.state}）")
     workers = start_workers(resources.queues, application)
     server = serve(application.app, port=args.port)
+    scheduler = Scheduler(application.app).bind(application)
+    scheduler.start()
     wecom = WeComStandIn()
     wecom_url = wecom.start(args.wecom_port)
     os.environ.setdefault("WECOM_BASE_URL", wecom_url)  # where the 09:00 notifier will send
@@ -47,6 +50,7 @@ def main() -> int:
   手机端（企业负责人）:       http://127.0.0.1:{args.port}/m/
   本地 AWS（moto）:           {stack.endpoint}
   本地粤政易（企业微信协议）: {wecom_url}（已发送的消息：{wecom_url}/_outbox）
+  定时任务（EventBridge，UTC）: {", ".join(scheduler.jobs) or "暂无"}
 演示账号（密码均为 {demo.DEMO_PASSWORD}）:
   运维 admin · 委办局 youzheng（快递物流）/ zhujian（建筑工地）/ shijian（农贸市场、冷链食品）
   镇街 nanshajie（南沙街）/ huangge（黄阁镇） · 专班 zhuanban
@@ -68,6 +72,7 @@ def main() -> int:
     for worker in workers:
         worker.stop()
     server.shutdown()
+    scheduler.stop()
     wecom.stop()
     stack.stop()
     print("已停止，数据已保存。")
