@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
+
+from local.background import Background
 
 log = logging.getLogger(__name__)
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
@@ -57,16 +58,15 @@ def _event(name: str, at: datetime) -> dict:
             "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{name}"], "detail": {}}
 
 
-class Scheduler:
+class Scheduler(Background):
     def __init__(self, app):
+        super().__init__("scheduler")
         self.jobs = {}
         for source in getattr(app, "event_sources", []):
             expression = getattr(source, "schedule_expression", None)
             if expression is None:
                 continue
             self.jobs[source.name] = {"expression": expression, "handler": None, "last": None}  # see bind()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
     def bind(self, module) -> "Scheduler":
         """Handlers are the decorated functions of the app module (what Lambda invokes by name)."""
@@ -99,13 +99,6 @@ class Scheduler:
         job["last"] = at.replace(second=0, microsecond=0)
         log.info("scheduler: running %s", name)
         return job["handler"](_event(name, at), None)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         last_minute = None

@@ -2,26 +2,19 @@
 Lambda handler declared in app.py, shaped as the Lambda event SQS would deliver."""
 from __future__ import annotations
 
-import threading
 import traceback
 
 import boto3
 
+from local.background import Background
 
-class QueueWorker:
+
+class QueueWorker(Background):
     def __init__(self, queue_url: str, handler, *, max_receives: int = 5):
+        super().__init__("worker")
         self.queue_url = queue_url
         self.handler = handler
         self.max_receives = max_receives
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         sqs = boto3.client("sqs")
