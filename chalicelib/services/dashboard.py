@@ -15,7 +15,7 @@ UNMATCHED_NOTE = ("未匹配：近14天内在广州市核酸检测数据中没�
 
 def _people(principal: Principal, enterprise_id: str):
     owned = staff.own_enterprises(principal)
-    targets = staff._head_targets(owned, enterprise_id)
+    targets = staff.head_targets(owned, enterprise_id)
     rows = [r for eid in targets for r in Staff.query(eid, attributes_to_get=["enterprise_id", "person_key", "created_at"])]
     states = health.states(r.person_key for r in rows)
     current = now()
@@ -40,4 +40,4 @@ def people(principal: Principal, *, bucket: str, enterprise_id: str, page: int, 
     page_size = max(1, min(page_size, staff.MAX_PAGE_SIZE))
     start = (max(page, 1) - 1) * page_size
     keys = [(r.enterprise_id, r.person_key) for r in chosen[start:start + page_size]]
-    return staff._rows(keys, staff.own_enterprises(principal)), len(chosen)
+    return staff.rows_for(keys, staff.own_enterprises(principal)), len(chosen)

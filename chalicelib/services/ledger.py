@@ -49,7 +49,7 @@ def list_page(principal: Principal, *, category: str, q: str, town: str, page: i
                                     total=_counted(parts))
     people = staff.fetch(keys)
     enterprises = _enterprises({p.enterprise_id for p in people})
-    return list(staff._with_health(people, enterprises, full=False, with_head=True)), total
+    return list(staff.with_health(people, enterprises, full=False, with_head=True)), total
 
 
 def get(principal: Principal, value: str) -> dict:
@@ -59,20 +59,20 @@ def get(principal: Principal, value: str) -> dict:
     ent = enterprises.get(enterprise_id)
     if ent is None or not can_read(principal, category=ent.category, town=ent.town, head_phone=ent.head_phone):
         raise NotFoundError(staff.NOT_FOUND)
-    person = staff._load(enterprise_id, key)
+    person = staff.load(enterprise_id, key)
     audit.record(principal, action="查看人员详情", target=person.name, scope=f"{ent.town} {ent.name}", rows=1)
-    return next(staff._with_health([person], enterprises, full=True, with_head=True))
+    return next(staff.with_health([person], enterprises, full=True, with_head=True))
 
 
 def export_rows(principal: Principal, *, category: str, q: str, town: str) -> Iterator[dict]:
     """Every row of the scope, full values, newest first within each town. The caller audits."""
     parts = partitions(principal, category, town)
     hits = _enterprise_hits(parts, q) if q.strip() else None
-    needle = staff._needle(q) if q.strip() else None
+    needle = staff.parse_needle(q) if q.strip() else None
     for part in parts:
         people = [p for p in Staff.by_scope.query(part, scan_index_forward=False)
-                  if needle is None or staff._matches(p, needle, hits)]
-        yield from staff._with_health(people, _enterprises({p.enterprise_id for p in people}),
+                  if needle is None or staff.matches(p, needle, hits)]
+        yield from staff.with_health(people, _enterprises({p.enterprise_id for p in people}),
                                       full=True, with_head=True)
 
 

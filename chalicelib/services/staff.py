@@ -114,7 +114,7 @@ def options(principal: Principal) -> dict:
 
 def list_page(principal: Principal, *, q: str, enterprise_id: str, page: int, page_size: int) -> tuple[list[dict], int]:
     owned = own_enterprises(principal)
-    targets = _head_targets(owned, enterprise_id)
+    targets = head_targets(owned, enterprise_id)
     if not q.strip():
         total = sum(int(owned[e].staff_count or 0) for e in targets)
         keys, _ = newest_keys(Staff.by_enterprise, targets, page=page, page_size=page_size, total=total)
@@ -122,7 +122,7 @@ def list_page(principal: Principal, *, q: str, enterprise_id: str, page: int, pa
         keys, total = search(targets, q, page=page, page_size=page_size,
                              read=lambda eid: Staff.query(eid, attributes_to_get=NARROW),
                              in_scope=lambda row: row.enterprise_id in targets)
-    return _rows(keys, owned), total
+    return rows_for(keys, owned), total
 
 
 def get(principal: Principal, value: str) -> tuple[Staff, Enterprise]:
@@ -130,7 +130,7 @@ def get(principal: Principal, value: str) -> tuple[Staff, Enterprise]:
     enterprise_id, key = split_id(value)
     if enterprise_id not in owned:
         raise NotFoundError(NOT_FOUND)
-    person = _load(enterprise_id, key)
+    person = load(enterprise_id, key)
     audit.record(principal, action="查看人员详情", target=person.name, scope=owned[enterprise_id].name, rows=1)
     return person, owned[enterprise_id]
 
@@ -145,7 +145,7 @@ def create(principal: Principal, data: dict) -> tuple[Staff, Enterprise]:
         person.save(condition=Staff.person_key.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise _duplicate(ent, _load(ent.enterprise_id, person.person_key))
+            raise _duplicate(ent, load(ent.enterprise_id, person.person_key))
         raise
     adjust_count(ent.enterprise_id, +1)
     health.register([person.person_key])
@@ -157,7 +157,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
     enterprise_id, key = split_id(value)
     if enterprise_id not in owned:
         raise NotFoundError(NOT_FOUND)
-    person = _load(enterprise_id, key)
+    person = load(enterprise_id, key)
     expected = data.get("updated_at") if isinstance(data, dict) else None
     if expected and expected != person.updated_at.astimezone(SHANGHAI).isoformat():
         raise StaleError("该人员信息已被修改，请刷新后重试")
@@ -180,7 +180,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
         moved.save(condition=Staff.person_key.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise _duplicate(ent, _load(ent.enterprise_id, new_key))
+            raise _duplicate(ent, load(ent.enterprise_id, new_key))
         raise
     try:
         person.delete(condition=Staff.updated_at == read_at)
@@ -218,10 +218,11 @@ def batch_delete(principal: Principal, ids: Sequence[str]) -> int:
 
 def export_rows(principal: Principal, *, q: str, enterprise_id: str) -> Iterator[dict]:
     owned = own_enterprises(principal)
-    for eid in _head_targets(owned, enterprise_id):
-        people = [p for p in Staff.query(eid) if not q or _matches(p, _needle(q))]
+    wanted = parse_needle(q) if q.strip() else None
+    for eid in head_targets(owned, enterprise_id):
+        people = [p for p in Staff.query(eid) if wanted is None or matches(p, wanted)]
         people.sort(key=lambda p: p.created_at, reverse=True)
-        yield from _with_health(people, owned, full=True)
+        yield from with_health(people, owned, full=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -269,13 +270,13 @@ class _Needle:
     key: str | None  # the person key when the search is a whole valid ID number
 
 
-def _needle(q: str) -> _Needle:
+def parse_needle(q: str) -> _Needle:
     text = fold(q).replace(" ", "").upper()
     checked = normalize_id(text) if len(text) in (15, 18) else None
     return _Needle(text, person_key(checked.number) if checked and checked.ok else None)
 
 
-def _matches(row: Staff, needle: _Needle, enterprise_hits: set[str] | None = None) -> bool:
+def matches(row: Staff, needle: _Needle, enterprise_hits: set[str] | None = None) -> bool:
     if needle.key is not None:
         return row.person_key == needle.key
     if enterprise_hits and row.enterprise_id in enterprise_hits:
@@ -290,12 +291,12 @@ def search(partitions: Sequence[str], q: str, *, page: int, page_size: int, read
            enterprise_hits: set[str] | None = None) -> tuple[list[tuple[str, str]], int]:
     """A page of the rows matching q. A whole valid ID number is looked up by its person key (one
     index query); anything else filters a narrow read (keys, time, name, phone, ID) of the partitions."""
-    needle = _needle(q)
+    needle = parse_needle(q)
     if needle.key is not None:
         candidates = fetch([(r.enterprise_id, r.person_key) for r in Staff.by_person.query(needle.key)])
         rows = [r for r in candidates if in_scope(r)]
     else:
-        rows = [r for p in partitions for r in read(p) if _matches(r, needle, enterprise_hits)]
+        rows = [r for p in partitions for r in read(p) if matches(r, needle, enterprise_hits)]
     rows.sort(key=lambda r: (r.created_at, r.person_key), reverse=True)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     start = (max(page, 1) - 1) * page_size
@@ -318,12 +319,12 @@ def fetch(keys: Sequence[tuple[str, str]]) -> list[Staff]:
     return [found[k] for k in keys if k in found]
 
 
-def _rows(keys: Sequence[tuple[str, str]], enterprises: dict[str, Enterprise], *, with_head: bool = False) -> list[dict]:
+def rows_for(keys: Sequence[tuple[str, str]], enterprises: dict[str, Enterprise], *, with_head: bool = False) -> list[dict]:
     people = fetch(keys)
-    return list(_with_health(people, enterprises, full=False, with_head=with_head))
+    return list(with_health(people, enterprises, full=False, with_head=with_head))
 
 
-def _with_health(people: Sequence[Staff], enterprises: dict[str, Enterprise], *, full: bool,
+def with_health(people: Sequence[Staff], enterprises: dict[str, Enterprise], *, full: bool,
                  with_head: bool = False) -> Iterator[dict]:
     for start in range(0, len(people), 100):
         chunk = people[start:start + 100]
@@ -333,7 +334,7 @@ def _with_health(people: Sequence[Staff], enterprises: dict[str, Enterprise], *,
                          health_state=health.of(found, person.person_key), with_head=with_head)
 
 
-def _head_targets(owned: dict[str, Enterprise], enterprise_id: str) -> list[str]:
+def head_targets(owned: dict[str, Enterprise], enterprise_id: str) -> list[str]:
     if enterprise_id:
         if enterprise_id not in owned:
             raise NotFoundError("企业不存在或不在您的管理范围内")
@@ -352,7 +353,7 @@ def _parse_for(owned: dict[str, Enterprise], data: dict) -> tuple[Enterprise, St
     return ent, values
 
 
-def _load(enterprise_id: str, key: str) -> Staff:
+def load(enterprise_id: str, key: str) -> Staff:
     try:
         return Staff.get(enterprise_id, key, consistent_read=True)
     except DoesNotExist:
