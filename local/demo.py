@@ -14,6 +14,7 @@ from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import parse_enterprise
 from chalicelib.services.staff_schema import StaffIn
 from chalicelib.store.models import Account, Staff
+from chalicelib.store.values import plain
 
 DEMO_PASSWORD = "nansha2026"
 DEMO_HEAD_PHONE = "13800138000"
@@ -88,7 +89,7 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> int:
                              id_number=first17 + check_character(first17),
                              residence_type=rng.choice(catalog.RESIDENCE_TYPES[:4]),
                              address=f"广州市南沙区{ent.town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
-                             extra={"project_name": values_extra(ent)} if ent.category == "construction" else {})
+                             extra={"project_name": plain(ent.extra).get("project_name", "")} if ent.category == "construction" else {})
             stamp = now() - timedelta(minutes=count - n)
             person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)
             staff.assign(person, values, ent, stamp=stamp)
@@ -97,8 +98,3 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> int:
     staff.adjust_count(ent.enterprise_id, count)
     health.register(keys)
     return count
-
-
-def values_extra(ent) -> str:
-    extra = ent.extra.as_dict() if hasattr(ent.extra, "as_dict") else dict(ent.extra or {})
-    return extra.get("project_name", "")

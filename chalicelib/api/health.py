@@ -37,8 +37,7 @@ def person_health(principal, staff_id):
         body = staff.public(person, ent, health_state=health.of(health.for_people([person.person_key]), person.person_key))
     else:
         body = ledger.get(principal, staff_id)
-    key = staff_id.partition(".")[2]
-    return {"person": body, **health.records(key), "freshness": feeds.freshness()}
+    return {"person": body, **health.records(staff.split_id(staff_id)[1]), "freshness": feeds.freshness()}
 
 
 @bp.route("/api/freshness", methods=["GET"])

@@ -15,6 +15,7 @@ from chalicelib.services import security
 from chalicelib.services.auth import Principal
 from chalicelib.services.scope import require_role
 from chalicelib.store.models import Account
+from chalicelib.store.values import condition_failed
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
 
@@ -57,7 +58,7 @@ def create(principal: Principal, data: dict) -> Account:
     try:
         account.save(condition=Account.username.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise ConflictError(f"用户名“{username}”已存在", fields={"username": "用户名已存在"})
         raise
     return account

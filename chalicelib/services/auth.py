@@ -27,6 +27,7 @@ from chalicelib.rules.clock import local_day, now
 from chalicelib.rules.phone import normalize_mobile
 from chalicelib.services import security
 from chalicelib.store.models import Account, Enterprise, Session, SmsCode
+from chalicelib.store.values import condition_failed
 
 SEND_INTERVAL = timedelta(seconds=60)
 SENDS_PER_DAY = 10
@@ -100,7 +101,7 @@ def request_sms_code(*, phone: str) -> dict:
     try:
         record.update(actions=actions, condition=condition)
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise RateLimitedError("验证码发送过于频繁，请稍后再试") from exc
         raise
     if code is not None:

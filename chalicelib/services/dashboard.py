@@ -19,12 +19,12 @@ def _people(principal: Principal, enterprise_id: str):
     rows = [r for eid in targets for r in Staff.query(eid, attributes_to_get=["enterprise_id", "person_key", "created_at"])]
     states = health.states(r.person_key for r in rows)
     current = now()
-    return rows, {r.person_key: rules.bucket(states[r.person_key].last_sampled_at if r.person_key in states else None,
+    return owned, rows, {r.person_key: rules.bucket(states[r.person_key].last_sampled_at if r.person_key in states else None,
                                              current) for r in rows}
 
 
 def summary(principal: Principal, *, enterprise_id: str = "") -> dict:
-    rows, buckets = _people(principal, enterprise_id)
+    _, rows, buckets = _people(principal, enterprise_id)
     counts = {b: 0 for b in rules.BUCKETS}
     for row in rows:
         counts[buckets[row.person_key]] += 1
@@ -35,9 +35,9 @@ def summary(principal: Principal, *, enterprise_id: str = "") -> dict:
 def people(principal: Principal, *, bucket: str, enterprise_id: str, page: int, page_size: int) -> tuple[list[dict], int]:
     if bucket not in rules.BUCKETS:
         raise ValidationError("分组不正确", fields={"bucket": "应为 " + "/".join(rules.BUCKETS)})
-    rows, buckets = _people(principal, enterprise_id)
+    owned, rows, buckets = _people(principal, enterprise_id)
     chosen = sorted((r for r in rows if buckets[r.person_key] == bucket), key=lambda r: r.created_at, reverse=True)
     page_size = max(1, min(page_size, staff.MAX_PAGE_SIZE))
     start = (max(page, 1) - 1) * page_size
     keys = [(r.enterprise_id, r.person_key) for r in chosen[start:start + page_size]]
-    return staff.rows_for(keys, staff.own_enterprises(principal)), len(chosen)
+    return staff.rows_for(keys, owned), len(chosen)

@@ -24,6 +24,7 @@ from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
 from chalicelib.services.scope import READ_ROLES, WRITE_ROLES, can_read, require_role, write_refusal
 from chalicelib.store.models import Enterprise, Staff, UniqueKey
+from chalicelib.store.values import condition_failed, plain
 
 MAX_PAGE_SIZE = 500
 
@@ -51,19 +52,12 @@ def public(ent: Enterprise, *, full_phone: bool = False) -> dict:
         "head_name": ent.head_name,
         "head_phone": ent.head_phone if full_phone else mask_phone(ent.head_phone),
         "address": ent.address,
-        "extra": _plain(ent.extra),
+        "extra": plain(ent.extra),
         "staff_count": int(ent.staff_count or 0),
         "version": ent.version,
         "created_at": iso(ent.created_at),
         "updated_at": iso(ent.updated_at),
     }
-
-
-def _plain(value) -> dict:
-    """A raw MapAttribute reads back as a MapAttribute; the API wants a dict."""
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return dict(value or {})
 
 
 def create(principal: Principal, data: dict) -> Enterprise:
@@ -94,7 +88,7 @@ def insert(ent: Enterprise) -> None:
     try:
         UniqueKey(key, owner=ent.enterprise_id).save(condition=UniqueKey.key.does_not_exist())
     except PutError as exc:
-        if not _condition_failed_put(exc):
+        if not condition_failed(exc):
             raise
         _take_over_orphan(key, ent)
     ent.save(condition=Enterprise.enterprise_id.does_not_exist())
@@ -112,7 +106,7 @@ def _take_over_orphan(key: str, ent: Enterprise) -> None:
     try:
         UniqueKey(key, owner=ent.enterprise_id).save(condition=condition)
     except PutError as exc:
-        if _condition_failed_put(exc):
+        if condition_failed(exc):
             raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业，请勿重复新增",
                                 fields={"name": "该镇街已有同名企业"})
         raise
@@ -124,10 +118,6 @@ def _exists(enterprise_id: str) -> bool:
         return True
     except DoesNotExist:
         return False
-
-
-def _condition_failed_put(exc: PutError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
 def get(principal: Principal, enterprise_id: str, *, audit_full_view: bool = True) -> Enterprise:

@@ -36,6 +36,7 @@ from chalicelib.rules.text import fold
 from chalicelib.services import health
 from chalicelib.services.security import keyed_hasher
 from chalicelib.store.models import FeedFile, HealthRecord, PersonHealth
+from chalicelib.store.values import condition_failed, plain
 
 log = logging.getLogger(__name__)
 KINDS = {"nat": (rules.NAT_ALIASES, rules.NAT_REQUIRED), "vaccine": (rules.VACCINE_ALIASES, rules.VACCINE_REQUIRED)}
@@ -335,14 +336,14 @@ def _claim(identifier: str, kind: str, key: str) -> FeedFile | None:
         record.save(condition=FeedFile.feed_id.does_not_exist())
         return record
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
     try:  # the same file again: take it over only if an earlier attempt died (lease expired)
         record.update(actions=[FeedFile.lease_until.set(current + LEASE)],
                       condition=(FeedFile.status == "running") & (FeedFile.lease_until < current))
         return record
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return None
         raise
 
@@ -368,7 +369,7 @@ def public(record: FeedFile, *, with_problems: bool = False) -> dict:
             "unmatched": int(record.unmatched or 0), "rejected": int(record.rejected or 0),
             "too_old": int(record.too_old or 0), "newest_at": record.newest_at, "message": record.message or ""}
     if with_problems:
-        body["problems"] = [dict(p.as_dict() if hasattr(p, "as_dict") else p) for p in record.problems or []]
+        body["problems"] = [plain(p) for p in record.problems or []]
     return body
 
 

@@ -15,6 +15,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.feeds import KEEP_DAYS
 from chalicelib.store.models import HealthRecord, PersonHealth
+from chalicelib.store.values import condition_failed
 
 EMPTY: dict = {"last_sampled_at": None, "last_result": None, "last_tested_at": None, "last_site": None,
                "dose1_at": None, "dose2_at": None, "dose3_at": None}
@@ -104,7 +105,7 @@ def apply_nat(person_key: str, *, sampled_at, tested_at, result: str, site: str 
             condition=(PersonHealth.registered == True) & (PersonHealth.last_sampled_at.does_not_exist()  # noqa: E712
                                                           | (PersonHealth.last_sampled_at <= sampled_at)))
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 
@@ -115,7 +116,7 @@ def apply_dose(person_key: str, *, dose: int, day: str, product: str | None) -> 
     try:
         PersonHealth(person_key).update(actions=actions, condition=PersonHealth.registered == True)  # noqa: E712
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 

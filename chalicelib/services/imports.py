@@ -25,6 +25,7 @@ from chalicelib.integrations import storage
 from chalicelib.rules.clock import iso, now
 from chalicelib.services.auth import Principal, principal_for
 from chalicelib.store.models import ImportJob
+from chalicelib.store.values import condition_failed
 from chalicelib.workbooks.enterprise_book import XLSX
 from chalicelib.workbooks.safety import check_xlsx
 from chalicelib.workbooks.writer import write_table
@@ -163,7 +164,7 @@ def _claim(job: ImportJob) -> bool:
                    | ((ImportJob.status == "running") & (ImportJob.lease_until < current)))
         return True
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             job.refresh(consistent_read=True)
             return False
         raise

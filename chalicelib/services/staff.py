@@ -27,6 +27,7 @@ from chalicelib.services.scope import require_role
 from chalicelib.services.security import keyed_hash
 from chalicelib.services.staff_schema import StaffIn, parse_staff
 from chalicelib.store.models import Enterprise, Staff
+from chalicelib.store.values import condition_failed, plain
 
 MAX_PAGE_SIZE = 500
 NARROW = ["enterprise_id", "person_key", "created_at", "name", "phone", "id_number"]
@@ -68,7 +69,7 @@ def public(person: Staff, ent: Enterprise | None, *, full: bool = False, health_
         "id_number": person.id_number if full else mask_id_number(person.id_number),
         "residence_type": person.residence_type or "",
         "address": person.address or "",
-        "extra": _plain(person.extra),
+        "extra": plain(person.extra),
         "created_at": iso(person.created_at),
         # to the microsecond: it is the edit's optimistic-lock token as well as a display time
         "updated_at": person.updated_at.astimezone(SHANGHAI).isoformat() if person.updated_at else None,
@@ -78,12 +79,6 @@ def public(person: Staff, ent: Enterprise | None, *, full: bool = False, health_
         item["head_name"] = ent.head_name if ent else ""
         item["head_phone"] = (ent.head_phone if full else mask_phone(ent.head_phone)) if ent else ""
     return item
-
-
-def _plain(value) -> dict:
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return dict(value or {})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -144,7 +139,7 @@ def create(principal: Principal, data: dict) -> tuple[Staff, Enterprise]:
     try:
         person.save(condition=Staff.person_key.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise _duplicate(ent, load(ent.enterprise_id, person.person_key))
         raise
     adjust_count(ent.enterprise_id, +1)
@@ -169,7 +164,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
         try:
             person.save(condition=Staff.updated_at == read_at)
         except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise StaleError("该人员信息已被修改，请刷新后重试")
             raise
         return person, ent
@@ -179,7 +174,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
     try:
         moved.save(condition=Staff.person_key.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise _duplicate(ent, load(ent.enterprise_id, new_key))
         raise
     try:
