@@ -102,3 +102,13 @@ export function usePersonHealth(api, options = {}) {
 
   return { person, nat, vaccine, freshness, loading, loaded, load }
 }
+
+/** The head's enterprises (GET /api/staff/options), [] when they cannot be read. */
+export async function loadHeadEnterprises(api) {
+  try {
+    const res = await api.get('/api/staff/options', null, { silent: true })
+    return res?.enterprises || []
+  } catch {
+    return []
+  }
+}
