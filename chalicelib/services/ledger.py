@@ -89,25 +89,21 @@ def _enterprises(ids: set[str]) -> dict[str, Enterprise]:
     return {e.enterprise_id: e for e in Enterprise.batch_get(list(ids))} if ids else {}
 
 
-def _counted(parts: list[str]) -> int:
-    """The ledger's total from the enterprises' kept staff counts (a few enterprise items per town)
-    rather than counting staff rows on every page."""
-    total = 0
+def _scope_enterprises(parts: list[str], attributes: list[str]):
+    """The enterprises behind the ledger partitions (category#town): one small query per town."""
     for part in parts:
         category, town = part.split("#", 1)
-        total += sum(int(e.staff_count or 0) for e in Enterprise.by_town.query(
-            town, filter_condition=Enterprise.category == category, attributes_to_get=["enterprise_id", "staff_count"]))
-    return total
+        yield from Enterprise.by_town.query(town, filter_condition=Enterprise.category == category,
+                                            attributes_to_get=["enterprise_id", *attributes])
+
+
+def _counted(parts: list[str]) -> int:
+    """The ledger's total from the enterprises' kept staff counts rather than counting staff rows on
+    every page."""
+    return sum(int(e.staff_count or 0) for e in _scope_enterprises(parts, ["staff_count"]))
 
 
 def _enterprise_hits(parts: list[str], q: str) -> set[str]:
     """Enterprises of the scope whose 企业名称 contains the search (the ledger also searches by it)."""
     needle = fold(q).replace(" ", "").casefold()
-    hits: set[str] = set()
-    for part in parts:
-        category, town = part.split("#", 1)
-        for ent in Enterprise.by_town.query(town, filter_condition=Enterprise.category == category,
-                                            attributes_to_get=["enterprise_id", "name_key"]):
-            if needle and needle in ent.name_key:
-                hits.add(ent.enterprise_id)
-    return hits
+    return {e.enterprise_id for e in _scope_enterprises(parts, ["name_key"]) if needle and needle in e.name_key}

@@ -1,14 +1,11 @@
 """The enterprise workbooks: the import template (下载模板) and the export (导出)."""
 from __future__ import annotations
 
-import io
 from typing import Iterable
-
-import xlsxwriter
 
 from chalicelib.rules import catalog
 from chalicelib.workbooks.columns import ENTERPRISE_FIELDS, enterprise_extra_fields
-from chalicelib.workbooks.writer import write_table
+from chalicelib.workbooks.writer import write_table, write_template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -19,23 +16,16 @@ def import_columns() -> list[tuple[str, str]]:
 
 
 def template(category_names: list[str], towns: list[str]) -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet("企业信息")
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    required = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "font_color": "#C00000"})
-    text = book.add_format({"num_format": "@"})
     required_fields = {"category", "name", "town", "head_name", "head_phone", "address"}
-    for col, (field, title) in enumerate(import_columns()):
-        sheet.set_column(col, col, 24 if field in ("name", "address", "extra.project_name") else 14, text)
-        sheet.write_string(0, col, title, required if field in required_fields else header)
-    sheet.freeze_panes(1, 0)
-    sheet.data_validation(1, 0, 5000, 0, {"validate": "list", "source": category_names,
-                                          "error_message": "请从下拉列表选择主体类型"})
-    sheet.data_validation(1, 2, 5000, 2, {"validate": "list", "source": towns,
-                                          "error_message": "请从下拉列表选择所属镇街"})
-    guide = book.add_worksheet("填写说明")
-    guide.set_column(0, 0, 100)
+    columns = [(title, 24 if field in ("name", "address", "extra.project_name") else 14, field in required_fields)
+               for field, title in import_columns()]
+
+    def dropdowns(book, sheet) -> None:
+        sheet.data_validation(1, 0, 5000, 0, {"validate": "list", "source": category_names,
+                                              "error_message": "请从下拉列表选择主体类型"})
+        sheet.data_validation(1, 2, 5000, 2, {"validate": "list", "source": towns,
+                                              "error_message": "请从下拉列表选择所属镇街"})
+
     lines = [
         "1. 红色表头为必填项；请从第 2 行开始逐行填写，不要修改表头。",
         "2. 主体类型可选：" + "、".join(category_names) + "。",
@@ -45,10 +35,7 @@ def template(category_names: list[str], towns: list[str]) -> bytes:
         "6. 同一镇街内主体名称相同的企业视为同一家：已存在的企业将按本表内容更新，表内重复的行以最后一行为准。",
         "7. 校验不通过的行不会导入，系统会生成失败文件（原有列 + 异常信息 + 原表行号）供下载修改后重新导入。",
     ]
-    for row, line in enumerate(lines):
-        guide.write_string(row, 0, line)
-    book.close()
-    return buffer.getvalue()
+    return write_template("企业信息", columns, lines, dropdowns)
 
 
 def export(rows: Iterable[dict]) -> bytes:

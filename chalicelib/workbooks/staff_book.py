@@ -2,14 +2,11 @@
 (§2.3), with the seed's columns in the seed's order. Every cell is text (writer.write_table)."""
 from __future__ import annotations
 
-import io
 from typing import Iterable
-
-import xlsxwriter
 
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import SHANGHAI
-from chalicelib.workbooks.writer import write_table
+from chalicelib.workbooks.writer import write_table, write_template
 
 TEMPLATE_COLUMNS = ("姓名", "身份证号码", "手机号码", "企业名称", "人员类别", "居住类型", "居住地址", "项目名称")
 REQUIRED = {"姓名", "身份证号码", "手机号码", "人员类别", "居住地址"}
@@ -23,32 +20,22 @@ LEDGER_EXPORT = ("企业名称", "姓名", "所属镇街", "手机号码", "身�
 
 
 def template(enterprise_names: list[str]) -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet("员工信息")
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    required = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "font_color": "#C00000"})
-    text = book.add_format({"num_format": "@"})
-    for col, title in enumerate(TEMPLATE_COLUMNS):
-        width = 22 if title in ("身份证号码", "企业名称", "居住地址", "项目名称") else 14
-        sheet.set_column(col, col, width, text)  # text columns: IDs and phones keep every digit
-        sheet.write_string(0, col, title, required if title in REQUIRED else header)
-    sheet.freeze_panes(1, 0)
     rows = 50_000
-    if enterprise_names:
-        lists = book.add_worksheet("可选企业")
-        for row, name in enumerate(enterprise_names):
-            lists.write_string(row, 0, name)
-        lists.hide()
-        sheet.data_validation(1, 3, rows, 3, {"validate": "list",
-                                              "source": f"='可选企业'!$A$1:$A${len(enterprise_names)}",
-                                              "error_message": "请从下拉列表选择您负责的企业"})
-    sheet.data_validation(1, 4, rows, 4, {"validate": "list", "source": list(catalog.PERSON_CATEGORIES),
-                                          "error_message": "请从下拉列表选择人员类别"})
-    sheet.data_validation(1, 5, rows, 5, {"validate": "list", "source": list(catalog.RESIDENCE_TYPES),
-                                          "error_message": "请从下拉列表选择居住类型"})
-    guide = book.add_worksheet("填写说明")
-    guide.set_column(0, 0, 110)
+
+    def dropdowns(book, sheet) -> None:
+        if enterprise_names:
+            lists = book.add_worksheet("可选企业")
+            for row, name in enumerate(enterprise_names):
+                lists.write_string(row, 0, name)
+            lists.hide()
+            sheet.data_validation(1, 3, rows, 3, {"validate": "list",
+                                                  "source": f"='可选企业'!$A$1:$A${len(enterprise_names)}",
+                                                  "error_message": "请从下拉列表选择您负责的企业"})
+        sheet.data_validation(1, 4, rows, 4, {"validate": "list", "source": list(catalog.PERSON_CATEGORIES),
+                                              "error_message": "请从下拉列表选择人员类别"})
+        sheet.data_validation(1, 5, rows, 5, {"validate": "list", "source": list(catalog.RESIDENCE_TYPES),
+                                              "error_message": "请从下拉列表选择居住类型"})
+
     lines = [
         "1. 红色表头为必填项；从第 2 行开始每行填写一人，不要修改、删除表头（多出的列会被忽略）。",
         "2. 身份证号码、手机号码两列已设为文本格式。请勿改为数字格式：Excel 只保留 15 位有效数字，"
@@ -63,10 +50,9 @@ def template(enterprise_names: list[str]) -> bytes:
         "9. 同一企业同一身份证号码只保留一人：表内重复或系统中已存在的，以本表最后一行为准覆盖原有数据。",
         "10. 校验不通过的行不会导入，系统会生成失败文件（原有列 + 异常信息 + 原表行号），修改后可再次导入。",
     ]
-    for row, line in enumerate(lines):
-        guide.write_string(row, 0, line)
-    book.close()
-    return buffer.getvalue()
+    columns = [(t, 22 if t in ("身份证号码", "企业名称", "居住地址", "项目名称") else 14, t in REQUIRED)
+               for t in TEMPLATE_COLUMNS]
+    return write_template("员工信息", columns, lines, dropdowns)
 
 
 def _time(value: str | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import xlsxwriter
 
@@ -29,5 +29,29 @@ def write_table(sheet_name: str, headers: Sequence[str], rows: Iterable[Sequence
         row_index += 1
     if note:
         sheet.write_string(row_index + 1, 0, note)
+    book.close()
+    return buffer.getvalue()
+
+
+def write_template(sheet_name: str, columns: Sequence[tuple[str, int, bool]], guide: Sequence[str],
+                   decorate: Callable | None = None) -> bytes:
+    """An import template: one header row (required columns in red), every column text-formatted so
+    IDs and phones keep their digits, `decorate(book, sheet)` for dropdowns, and a 填写说明 sheet."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet(sheet_name)
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    required = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "font_color": "#C00000"})
+    text = book.add_format({"num_format": "@"})
+    for col, (title, width, is_required) in enumerate(columns):
+        sheet.set_column(col, col, width, text)
+        sheet.write_string(0, col, title, required if is_required else header)
+    sheet.freeze_panes(1, 0)
+    if decorate:
+        decorate(book, sheet)
+    notes = book.add_worksheet("填写说明")
+    notes.set_column(0, 0, 110)
+    for row, line in enumerate(guide):
+        notes.write_string(row, 0, line)
     book.close()
     return buffer.getvalue()
