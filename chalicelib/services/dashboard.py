@@ -17,7 +17,7 @@ def _people(principal: Principal, enterprise_id: str):
     owned = staff.own_enterprises(principal)
     targets = staff.head_targets(owned, enterprise_id)
     rows = [r for eid in targets for r in Staff.query(eid, attributes_to_get=["enterprise_id", "person_key", "created_at"])]
-    states = health.states(r.person_key for r in rows)
+    states = health.states((r.person_key for r in rows), attributes=["person_key", "last_sampled_at"])
     current = now()
     return owned, rows, {r.person_key: rules.bucket(states[r.person_key].last_sampled_at if r.person_key in states else None,
                                              current) for r in rows}

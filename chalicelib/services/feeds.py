@@ -156,7 +156,7 @@ def _id_reason(error: str) -> str:
 
 
 def _registered(keys: list[str]) -> set[str]:
-    return {k for k, state in health.states(keys).items() if state.registered}
+    return {k for k, state in health.states(keys, attributes=["person_key", "registered"]).items() if state.registered}
 
 
 def _apply(kind, source_id, chunk, report: Report, current: datetime, lookup, write: bool) -> None:

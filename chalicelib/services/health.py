@@ -38,11 +38,12 @@ def public(state: PersonHealth | None) -> dict:
             "dose1_at": doses[0], "dose2_at": doses[1], "dose3_at": doses[2]}
 
 
-def states(person_keys: Iterable[str]) -> dict[str, PersonHealth]:
+def states(person_keys: Iterable[str], *, attributes: list[str] | None = None) -> dict[str, PersonHealth]:
+    """person key → state, for the keys that have one (BatchGetItem, 100 keys a call)."""
     keys = list(dict.fromkeys(person_keys))
     found: dict[str, PersonHealth] = {}
     for start in range(0, len(keys), 100):
-        for state in PersonHealth.batch_get(keys[start:start + 100]):
+        for state in PersonHealth.batch_get(keys[start:start + 100], attributes_to_get=attributes):
             found[state.person_key] = state
     return found
 
