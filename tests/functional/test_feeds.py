@@ -168,3 +168,24 @@ def test_parallel_writers_store_everything_once(api, aws, login, people, monkeyp
     assert sum(1 for _ in HealthRecord.query(person_key(id_number(599, born="19800101")))) == 1
     token = people[0]
     assert api.get("/api/staff?q=甲", token=token)[1]["items"][0]["health"]["last_result"] == "阳性"
+
+
+def test_operator_upload_lands_where_providers_drop_and_bad_uploads_are_named(api, aws, login, people):
+    from urllib.parse import quote
+
+    admin = login("admin")
+
+    def upload(kind, name, data):
+        return api.call("POST", f"/api/feeds/upload?kind={kind}", token=admin, raw=data,
+                        headers={"Content-Type": "text/csv", "X-Filename": quote(name)})
+
+    status, body = upload("nat", "报告.pdf", b"%PDF")
+    assert status == 400 and "只接受 .csv 或 .xlsx" in body["message"]
+    assert upload("blood", "a.csv", b"x")[1]["message"] == "数据类型只能是 nat 或 vaccine"
+    assert upload("nat", "a.csv", b"")[1]["message"] == "文件为空"
+    status, body = upload("nat", "核酸.csv", (NAT_HEADER + f"{id_number(1)},甲,{stamp(1)},,阴性,A\n").encode("gbk"))
+    assert status == 202 and body["object_key"].startswith("feeds/nat/") and body["object_key"].endswith("核酸.csv")
+    feed(aws)
+    assert feed_files(api, login)[0]["matched"] == 1
+    assert api.call("POST", "/api/feeds/upload?kind=nat", token=login("nanshajie"), raw=b"x",
+                    headers={"Content-Type": "text/csv"})[0] == 403
