@@ -16,6 +16,9 @@ from infra.provision import Provisioned, provision
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
+# Bumped when what the tables store changes meaning, so an old snapshot is set aside, not misread.
+# 2: person keys are keyed BLAKE2b (were HMAC-SHA256).
+STATE_FORMAT = "2"
 REGION = "us-east-1"
 
 
@@ -78,6 +81,7 @@ class LocalStack:
                     items.extend(page["Items"])
                 tables[name] = items
             (tmp / "tables.json").write_text(json.dumps(tables), encoding="utf-8")
+            (tmp / "FORMAT").write_text(STATE_FORMAT, encoding="utf-8")
             s3 = boto3.client("s3")
             for bucket in self.resources.buckets.values():
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -95,6 +99,13 @@ class LocalStack:
     def restore(self) -> bool:
         tables_file = self.state_dir / "tables.json"
         if not tables_file.exists():
+            return False
+        stored = (self.state_dir / "FORMAT").read_text().strip() if (self.state_dir / "FORMAT").exists() else "1"
+        if stored != STATE_FORMAT:
+            aside = self.state_dir.with_name(f"{self.state_dir.name}.v{stored}")
+            shutil.rmtree(aside, ignore_errors=True)
+            self.state_dir.rename(aside)
+            print(f"本地数据是旧格式（第 {stored} 版），已移至 {aside}，将重新生成演示数据。", flush=True)
             return False
         ddb = boto3.client("dynamodb")
         for name, items in json.loads(tables_file.read_text(encoding="utf-8")).items():

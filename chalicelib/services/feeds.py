@@ -2,8 +2,10 @@
 feeds/vaccine/, ingested once per file, matched to registered people by keyed ID hash.
 
     S3 event ─▶ claim the file (feed id = key + ETag, conditional put with a lease)
-              ─▶ stream rows (CSV in UTF-8 / UTF-8 BOM / GB18030, or .xlsx), validate each
-              ─▶ per chunk: which people are registered (one batched read), write the records
+              ─▶ read it in blocks (feed_reader: CSV in UTF-8 / UTF-8 BOM / GB18030, or .xlsx)
+              ─▶ validate each row: a column at a time where the row is clean as written
+                 (rules.vectorized), else one row at a time (rules.feeds, rules.idnumber)
+              ─▶ per block: which people are registered (one batched read), write the records
                  (idempotent keys), move registered people's state forward, mark the others pending
               ─▶ the report (counts, rejected lines with reasons) ─▶ done | quarantined
 
@@ -12,10 +14,7 @@ same items (records are keyed by person + sampling time + source; state only mov
 """
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
-import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,33 +22,32 @@ from datetime import datetime, timedelta
 from typing import Iterator
 from urllib.parse import unquote_plus
 
+import numpy as np
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.config import settings
-
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations import storage
 from chalicelib.rules import feeds as rules
+from chalicelib.rules import vectorized
+from chalicelib.rules.feeds import RowError
 from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.text import fold
 from chalicelib.services import health
-from chalicelib.services.security import keyed_hasher
+from chalicelib.services.feed_reader import BadFeedError, Block, csv_blocks, xlsx_blocks
+from chalicelib.services.security import keyed_digests
 from chalicelib.store.models import FeedFile, HealthRecord, PersonHealth
 from chalicelib.store.values import condition_failed, plain
 
 log = logging.getLogger(__name__)
 KINDS = {"nat": (rules.NAT_ALIASES, rules.NAT_REQUIRED), "vaccine": (rules.VACCINE_ALIASES, rules.VACCINE_REQUIRED)}
 KIND_LABELS = {"nat": "核酸检测", "vaccine": "疫苗接种"}
-CHUNK = 2000
+WRITE_CHUNK = 5000  # rows whose records are built and written together
 LEASE = timedelta(minutes=15)
 MAX_PROBLEMS = 500
 LATE_AFTER = timedelta(days=1)
 STATUS_LABELS = {"running": "处理中", "done": "已完成", "quarantined": "已隔离"}
-
-
-class BadFeedError(Exception):
-    """The file as a whole cannot be read: it is quarantined, and later files go on."""
 
 
 @dataclass
@@ -82,10 +80,12 @@ def handle_object(bucket: str, key: str, etag: str = "") -> str:
     if record is None:
         return f"feed {key} already handled"
     try:
-        report = ingest(kind, record.feed_id, _rows(bucket, key), now())
+        report = ingest(kind, record.feed_id, _blocks(bucket, key), now())
     except BadFeedError as exc:
         storage.move(key, f"quarantine/{key}", bucket=bucket)
-        _finish(record, status="quarantined", message=f"{exc}（文件已移至 quarantine/{key}）", report=Report())
+        partial = getattr(exc, "report", None) or Report()
+        before = f"；此前的 {partial.rows_read} 行已按规则处理" if partial.rows_read else ""
+        _finish(record, status="quarantined", message=f"{exc}（文件已移至 quarantine/{key}）{before}", report=partial)
         return f"feed {key} quarantined: {exc}"
     message = (f"读取 {report.rows_read} 行：匹配 {report.matched}，未匹配 {report.unmatched}，"
                f"拒收 {report.rejected}，超过14天 {report.too_old}")
@@ -93,59 +93,166 @@ def handle_object(bucket: str, key: str, etag: str = "") -> str:
     return f"feed {key} done: {message}"
 
 
-def ingest(kind: str, source_id: str, rows: Iterator[tuple[int, dict]], current: datetime,
+def ingest(kind: str, source_id: str, blocks: Iterator[Block], current: datetime,
            *, registered=None, write: bool = True) -> Report:
     """Validate, match and (when `write`) store every row. `registered(keys) -> set` may be given (the
-    bench passes an in-memory set); by default it is one batched read per chunk."""
+    bench passes an in-memory set); by default it is one batched read per block. A file that turns out
+    unreadable halfway raises BadFeedError carrying the report of the rows before."""
     report = Report()
-    person_key = keyed_hasher("person")
-    check = _nat_row if kind == "nat" else _vaccine_row
-    context = {"now": current, "today": current.astimezone(SHANGHAI).date(), "window": rules.sample_window(current),
-               "sites": {}}
-    chunk: list[tuple[str, dict]] = []
+    context = _Context(current)
     lookup = registered or _registered
+    try:
+        for block in blocks:
+            report.rows_read += block.count
+            if kind == "nat":
+                _apply_nat(source_id, _nat_rows(block, context, report), report, current, lookup, write)
+            else:
+                _apply_vaccine(source_id, _vaccine_rows(block, context, report), report, current, lookup, write)
+    except BadFeedError as exc:
+        exc.report = report
+        raise
+    return report
+
+
+class _Context:
+    """What every row of one ingestion is checked against."""
+
+    def __init__(self, current: datetime):
+        self.now = current
+        self.today = current.astimezone(SHANGHAI).date()
+        self.window = rules.sample_window(current)
+        self.oldest, self.latest = (int(t.timestamp()) for t in self.window)
+        self.sites: dict[str, str | None] = {}  # a feed names a few hundred sites: fold each once
+        self.digests = keyed_digests("person")
+
+    def site(self, value) -> str | None:
+        if value not in self.sites:
+            self.sites[value] = fold(value)[:100] or None
+        return self.sites[value]
+
+
+NO_TIME = np.iinfo(np.int64).min
+RESULTS = (rules.NEGATIVE, rules.POSITIVE, rules.PENDING)
+
+
+@dataclass
+class NatRows:
+    """Accepted NAT rows, as columns; times are seconds since the epoch."""
+    keys: list[str]
+    sampled: np.ndarray
+    tested: np.ndarray  # NO_TIME when the row has no 检测时间
+    result: np.ndarray  # index into RESULTS
+    site: np.ndarray  # index into sites
+    sites: list[str | None]
+
+    def __add__(self, other: NatRows) -> NatRows:
+        return NatRows(self.keys + other.keys, *(np.concatenate([getattr(self, name), getattr(other, name)])
+                                                 for name in ("sampled", "tested", "result")),
+                       np.concatenate([self.site, other.site + len(self.sites)]), self.sites + other.sites)
+
+
+def _nat_rows(block: Block, context: _Context, report: Report) -> NatRows:
+    """The block's rows that are clean as written are checked a column at a time (rules.vectorized);
+    every other row goes through the per-row rules, which correct or word the reason."""
+    if not len(block.lines):
+        return _nat_one_by_one(block.rows, context, report)
+    fast, leftover = _nat_columns(block, context, report)
+    # The rest, in line order so the report lists problems as the file has them.
+    rest = sorted([(int(block.lines[i]), i) for i in leftover.tolist()] + block.rows, key=lambda item: item[0])
+    return fast + _nat_one_by_one(((line, block.row(raw) if isinstance(raw, int) else raw) for line, raw in rest),
+                                  context, report)
+
+
+def _nat_columns(block: Block, context: _Context, report: Report) -> tuple[NatRows, np.ndarray]:
+    """(the rows accepted column-wise, the indexes of the rows left to the per-row rules)."""
+    exact, ids = block.fixed("id_number", 18)
+    ok = exact & vectorized.clean_id_numbers(ids, context.today)
+    exact, times = block.fixed("sampled_at", 19)
+    good, sampled = vectorized.wall_clock_seconds(times)
+    ok &= exact & good
+    tested = np.full(len(ok), NO_TIME)
+    if "tested_at" in block.fields:
+        exact, times = block.fixed("tested_at", 19)
+        good, seconds = vectorized.wall_clock_seconds(times)
+        empty = block.lengths("tested_at") == 0
+        ok &= (exact & good) | empty
+        tested = np.where(empty, NO_TIME, seconds)
+    code, values, exact = block.distinct("result")
+    result = np.array([_result_index(v) for v in values], dtype=np.int64)[code]
+    ok &= exact & (result >= 0)
+    site, sites = np.zeros(len(ok), dtype=np.int64), [None]
+    if "site" in block.fields:
+        site, values, exact = block.distinct("site")
+        ok &= exact & np.array([v is not None for v in values])[site]
+        sites = [context.site(v) if v is not None else None for v in values]
+    ok &= sampled <= context.latest  # a sample in the future: the per-row rules word it
+    old = ok & (sampled < context.oldest)
+    report.too_old += int(old.sum())
+    take = ok & ~old
+    rows = NatRows(context.digests(ids[take].tobytes(), 18), sampled[take], tested[take], result[take], site[take], sites)
+    return rows, np.flatnonzero(~ok)
+
+
+def _nat_one_by_one(rows, context: _Context, report: Report) -> NatRows:
+    ids, sampled, tested, result, sites = [], [], [], [], []
+    for values in _checked(rows, _nat_row, context, report):
+        if values is None:
+            report.too_old += 1
+            continue
+        ids.append(values["id_number"].encode())
+        sampled.append(int(values["sampled_at"].timestamp()))
+        tested.append(int(values["tested_at"].timestamp()) if values["tested_at"] else NO_TIME)
+        result.append(RESULTS.index(values["result"]))
+        sites.append(values["site"])
+    return NatRows(context.digests(ids), *(np.array(column, dtype=np.int64) for column in (sampled, tested, result)),
+                   np.arange(len(ids), dtype=np.int64), sites)
+
+
+def _checked(rows, check, context: _Context, report: Report):
+    """Each (line, raw row) through `check`; a row it refuses is reported with its line and reason."""
     for line, raw in rows:
-        report.rows_read += 1
+        if isinstance(raw, RowError):
+            report.reject(line, str(raw))
+            continue
         try:
             values = check(raw, context)
         except rules.RowError as exc:
             report.reject(line, str(exc))
             continue
-        if values is None:
-            report.too_old += 1
-            continue
-        chunk.append((person_key(values["id_number"]), values))
-        if len(chunk) >= CHUNK:
-            _apply(kind, source_id, chunk, report, current, lookup, write)
-            chunk = []
-    if chunk:
-        _apply(kind, source_id, chunk, report, current, lookup, write)
-    return report
+        yield values
 
 
-def _nat_row(raw: dict, context: dict) -> dict | None:
-    checked = normalize_id(raw.get("id_number"), today=context["today"])
+def _result_index(value: str | None) -> int:
+    try:
+        return RESULTS.index(rules.parse_result(value)) if value is not None else -1
+    except rules.RowError:
+        return -1
+
+
+def _nat_row(raw: dict, context: _Context) -> dict | None:
+    checked = normalize_id(raw.get("id_number"), today=context.today)
     if not checked.ok:
         raise rules.RowError(_id_reason(checked.error))
     sampled = rules.parse_instant(raw.get("sampled_at"), "采样时间")
-    if not rules.check_sample_window(sampled, context["now"], context["window"]):
+    if not rules.check_sample_window(sampled, context.now, context.window):
         return None
     tested_raw = raw.get("tested_at")
     tested = rules.parse_instant(tested_raw, "检测时间") if tested_raw and fold(tested_raw) else None
-    site = raw.get("site")
-    sites = context["sites"]  # a feed names a few hundred sites over a million rows: fold each once
-    if site not in sites:
-        sites[site] = fold(site)[:100] or None
     return {"id_number": checked.number, "sampled_at": sampled, "tested_at": tested,
-            "result": rules.parse_result(raw.get("result")), "site": sites[site]}
+            "result": rules.parse_result(raw.get("result")), "site": context.site(raw.get("site"))}
 
 
-def _vaccine_row(raw: dict, context: dict) -> dict:
-    checked = normalize_id(raw.get("id_number"), today=context["today"])
+def _vaccine_rows(block: Block, context: _Context, report: Report) -> list[tuple[str, dict]]:
+    rows = list(_checked(block.all_rows(), _vaccine_row, context, report))
+    return list(zip(context.digests([values["id_number"].encode() for values in rows]), rows))
+
+
+def _vaccine_row(raw: dict, context: _Context) -> dict:
+    checked = normalize_id(raw.get("id_number"), today=context.today)
     if not checked.ok:
         raise rules.RowError(_id_reason(checked.error))
     day = rules.parse_day(raw.get("vaccinated_on"), "接种日期")
-    if day > context["today"]:
+    if day > context.today:
         raise rules.RowError("接种日期晚于今天")
     return {"id_number": checked.number, "dose": rules.parse_dose(raw.get("dose")), "day": day.isoformat(),
             "product": fold(raw.get("product"))[:50] or None, "unit": fold(raw.get("unit"))[:100] or None}
@@ -155,53 +262,74 @@ def _id_reason(error: str) -> str:
     return error if error.startswith("身份证号码") else f"身份证号码{error}"
 
 
-def _registered(keys: list[str]) -> set[str]:
+def _registered(keys: set[str]) -> set[str]:
     return {k for k, state in health.states(keys, attributes=["person_key", "registered"]).items() if state.registered}
 
 
-def _apply(kind, source_id, chunk, report: Report, current: datetime, lookup, write: bool) -> None:
-    registered = lookup(list({key for key, _ in chunk}))
-    for key, values in chunk:
-        if key in registered:
-            report.matched += 1
-        else:
-            report.unmatched += 1
-        newest = values["sampled_at"].isoformat() if kind == "nat" else values["day"]
-        if report.newest is None or newest > report.newest:
-            report.newest = newest
+def _count(report: Report, keys: list[str], registered: set[str]) -> list[bool]:
+    hits = list(map(registered.__contains__, keys))
+    matched = sum(hits)
+    report.matched += matched
+    report.unmatched += len(keys) - matched
+    return hits
+
+
+def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime, lookup, write: bool) -> None:
+    if not rows.keys:
+        return
+    hits = _count(report, rows.keys, lookup(set(rows.keys)))
+    newest = datetime.fromtimestamp(int(rows.sampled.max()), SHANGHAI).isoformat()
+    if report.newest is None or newest > report.newest:
+        report.newest = newest
     if not write:
         return
-    pending = {key for key, _ in chunk if key not in registered}
     keep_until = current + timedelta(days=rules.KEEP_DAYS)
-    records = []
-    for key, v in chunk:
-        if kind == "nat":
-            records.append(HealthRecord(
-                key, f"nat#{v['sampled_at'].astimezone(SHANGHAI).isoformat()}#{v['site'] or '-'}", kind="nat",
-                sampled_at=v["sampled_at"], tested_at=v["tested_at"], result=v["result"], site=v["site"],
-                feed_id=source_id, expires_at=v["sampled_at"] + timedelta(days=rules.KEEP_DAYS)))
-        else:
-            records.append(HealthRecord(key, f"vax#{v['dose']}", kind="vaccine", dose=v["dose"], vaccinated_on=v["day"],
-                                        product=v["product"], unit=v["unit"], feed_id=source_id,
-                                        expires_at=keep_until if key in pending else None))
-    # Batched puts, not a conditional write each (a file may name 900,000 strangers). A person registered
-    # in the milliseconds between the read above and this write gets a pending marker over their
-    # state; the next sample or the overnight rebuild (health.rebuild per person) restores it.
+    for start in range(0, len(rows.keys), WRITE_CHUNK):
+        part = range(start, min(start + WRITE_CHUNK, len(rows.keys)))
+        records, latest, pending = [], {}, set()
+        for i in part:
+            key, site = rows.keys[i], rows.sites[rows.site[i]]
+            sampled = datetime.fromtimestamp(int(rows.sampled[i]), SHANGHAI)
+            tested = datetime.fromtimestamp(int(rows.tested[i]), SHANGHAI) if rows.tested[i] != NO_TIME else None
+            values = {"sampled_at": sampled, "tested_at": tested, "result": RESULTS[rows.result[i]], "site": site}
+            records.append(HealthRecord(key, f"nat#{sampled.isoformat()}#{site or '-'}", kind="nat", feed_id=source_id,
+                                        expires_at=sampled + timedelta(days=rules.KEEP_DAYS), **values))
+            if not hits[i]:
+                pending.add(key)
+            elif key not in latest or sampled >= latest[key]["sampled_at"]:
+                latest[key] = values
+        markers = [PersonHealth(key, registered=False, pending=True, expires_at=keep_until) for key in pending]
+        _store(records, markers, [lambda key=key, v=v: health.apply_nat(key, **v) for key, v in latest.items()])
+
+
+def _apply_vaccine(source_id: str, rows: list[tuple[str, dict]], report: Report, current: datetime, lookup,
+                   write: bool) -> None:
+    if not rows:
+        return
+    keys = [key for key, _ in rows]
+    hits = _count(report, keys, lookup(set(keys)))
+    newest = max(v["day"] for _, v in rows)
+    if report.newest is None or newest > report.newest:
+        report.newest = newest
+    if not write:
+        return
+    keep_until = current + timedelta(days=rules.KEEP_DAYS)
+    pending = {key for (key, _), hit in zip(rows, hits) if not hit}
+    records = [HealthRecord(key, f"vax#{v['dose']}", kind="vaccine", dose=v["dose"], vaccinated_on=v["day"],
+                            product=v["product"], unit=v["unit"], feed_id=source_id,
+                            expires_at=keep_until if key in pending else None) for key, v in rows]
     markers = [PersonHealth(key, registered=False, pending=True, expires_at=keep_until) for key in pending]
-    updates = []
-    latest: dict[str, dict] = {}
-    for key, v in chunk:
-        if key not in registered:
-            continue
-        if kind == "nat":
-            if key not in latest or v["sampled_at"] >= latest[key]["sampled_at"]:
-                latest[key] = v
-        else:
-            updates.append(lambda key=key, v=v: health.apply_dose(key, dose=v["dose"], day=v["day"], product=v["product"]))
-    updates += [lambda key=key, v=v: health.apply_nat(key, sampled_at=v["sampled_at"], tested_at=v["tested_at"],
-                                                      result=v["result"], site=v["site"]) for key, v in latest.items()]
-    # Records first, then state: a crash in between leaves records a retry rewrites and state it
-    # then moves forward. Writes go out in parallel: a million rows are 40,000 BatchWriteItem calls.
+    updates = [lambda key=key, v=v: health.apply_dose(key, dose=v["dose"], day=v["day"], product=v["product"])
+               for (key, v), hit in zip(rows, hits) if hit]
+    _store(records, markers, updates)
+
+
+def _store(records: list, markers: list, updates: list) -> None:
+    """Records first, then state: a crash in between leaves records a retry rewrites and state it then
+    moves forward. Batched puts, not a conditional write each (a file may name 900,000 strangers): a
+    person registered in the milliseconds between the lookup and this write gets a pending marker over
+    their state, which the next sample or the overnight rebuild (health.rebuild) restores. Writes go
+    out in parallel: a million rows are 40,000 BatchWriteItem calls."""
     _in_parallel([lambda part=part: _save_all(HealthRecord, part) for part in _parts(records)])
     _in_parallel([lambda part=part: _save_all(PersonHealth, part) for part in _parts(markers)])
     _in_parallel(updates)
@@ -231,98 +359,15 @@ def _in_parallel(tasks: list) -> None:
 # --- reading files ----------------------------------------------------------------------------------
 
 
-class _Peeked(io.RawIOBase):
-    """A raw stream that first returns bytes already read (to sniff the encoding), then the rest."""
-
-    def __init__(self, head: bytes, body):
-        self._head, self._body = head, body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n], self._head = self._head[:n], self._head[n:]
-            return n
-        data = self._body.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-
-def sniff_encoding(head: bytes) -> str:
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"  # a superset of GBK and GB2312, what government exports use
-
-
-def csv_rows(stream, aliases, required) -> Iterator[tuple[int, dict]]:
-    head = stream.read(64 * 1024)
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise BadFeedError("文件内容是 Excel 工作簿，但扩展名是 .csv")
-    text = io.TextIOWrapper(io.BufferedReader(_Peeked(head, stream), 1 << 16), encoding=sniff_encoding(head),
-                            errors="strict", newline="")
-    reader = csv.reader(text)
-    try:
-        header, line = None, 0
-        for line, cells in enumerate(reader, start=1):
-            if any(c.strip() for c in cells):
-                header = cells
-                break
-        if header is None:
-            raise BadFeedError("文件为空")
-        columns = _columns(header, aliases, required)
-        for line, cells in enumerate(reader, start=line + 1):
-            if not cells or not any(c.strip() for c in cells):
-                continue
-            yield line, {f: (cells[i] if i < len(cells) else "") for f, i in columns.items()}
-    except UnicodeDecodeError as exc:
-        raise BadFeedError(f"文件编码无法识别（第 {exc.start} 字节附近）：请导出为 UTF-8 或 GBK 编码的 CSV")
-    except csv.Error as exc:
-        raise BadFeedError(f"CSV 格式错误：{exc}")
-
-
-def xlsx_rows(data: bytes, aliases, required) -> Iterator[tuple[int, dict]]:
-    from chalicelib.errors import BadFileError
-    from chalicelib.workbooks.reader import is_blank, open_sheet
-    from chalicelib.workbooks.safety import check_xlsx
-
-    try:
-        check_xlsx(data)
-        sheet = open_sheet(data, aliases, required=required)
-    except BadFileError as exc:
-        raise BadFeedError(exc.message)
-    for line, cells in sheet.rows:
-        if not is_blank(cells):
-            yield line, {f: (cells[c] if c < len(cells) else None) for f, c in sheet.columns.items()}
-
-
-def _rows(bucket: str, key: str) -> Iterator[tuple[int, dict]]:
+def _blocks(bucket: str, key: str) -> Iterator[Block]:
     kind = key.split("/")[1]
     aliases, required = KINDS[kind]
     name = key.lower()
     if name.endswith(".xlsx"):
-        return xlsx_rows(storage.get(key, bucket=bucket), aliases, required)
+        return xlsx_blocks(storage.get(key, bucket=bucket), aliases, required)
     if name.endswith((".csv", ".txt")):
-        return csv_rows(storage.stream(key, bucket=bucket), aliases, required)
+        return csv_blocks(storage.stream(key, bucket=bucket), aliases, required)
     raise BadFeedError("只接受 .csv 或 .xlsx 文件")
-
-
-def _columns(header: list[str], aliases, required) -> dict[str, int]:
-    lookup = {fold(n).replace(" ", "").casefold(): f for f, names in aliases.items() for n in names}
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        found = lookup.get(fold(cell).replace(" ", "").casefold())
-        if found and found not in columns:
-            columns[found] = index
-    missing = [aliases[f][0] for f in required if f not in columns]
-    if missing:
-        raise BadFeedError("表头缺少列：" + "、".join(missing))
-    return columns
 
 
 # --- the file record ---------------------------------------------------------------------------------

@@ -39,20 +39,48 @@ def token_digest(token: str) -> str:
 
 
 def keyed_hash(purpose: str, value: str) -> str:
-    """HMAC-SHA256 under the application secret, separated by purpose (never a plain hash of a
-    low-entropy value such as a phone, a 6-digit code or an ID number)."""
-    return hmac.new(settings().app_secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    """A keyed hash under the application secret, separated by purpose (never a plain hash of a
+    low-entropy value such as a phone, a 6-digit code or an ID number): BLAKE2b in its keyed mode
+    (RFC 7693, a MAC by design), the purpose as its personalization."""
+    return keyed_digests(purpose)([value.encode()])[0]
 
 
 def keyed_hasher(purpose: str):
-    """keyed_hash with the secret read once: for loops over many values (an import's rows)."""
-    secret, prefix = settings().app_secret, f"{purpose}:".encode()
-    digest = hashlib.sha256
+    """keyed_hash with the key set up once: for loops over many values (an import's rows)."""
+    many = keyed_digests(purpose)
 
     def keyed(value: str) -> str:
-        return hmac.new(secret, prefix + value.encode(), digest).hexdigest()
+        return many([value.encode()])[0]
 
     return keyed
+
+
+def keyed_digests(purpose: str):
+    """`digests(values) -> list[str]`, equal to keyed_hash(purpose, value) per value: `values` is a list
+    of bytes, or one bytes object of fixed-width values with their `width`. The
+    keyed state is prepared once and copied per value: a feed hashes a million ID numbers, and this is
+    two C calls each (HMAC-SHA256 cost four, and `hmac.new` per value twice that)."""
+    secret = settings().app_secret
+    if len(secret) > hashlib.blake2b.MAX_KEY_SIZE:
+        secret = hashlib.blake2b(secret).digest()
+    keyed = hashlib.blake2b(key=secret, digest_size=32, person=purpose.encode())
+
+    def digests(values: list[bytes] | bytes, width: int = 0) -> list[str]:
+        out = []
+        append, copy = out.append, keyed.copy
+        if width:  # one loop per form: this is the hot path of a feed
+            for start in range(0, len(values), width):
+                state = copy()
+                state.update(values[start:start + width])
+                append(state.hexdigest())
+            return out
+        for value in values:
+            state = copy()
+            state.update(value)
+            append(state.hexdigest())
+        return out
+
+    return digests
 
 
 def _b64(raw: bytes) -> str:

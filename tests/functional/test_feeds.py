@@ -189,3 +189,15 @@ def test_operator_upload_lands_where_providers_drop_and_bad_uploads_are_named(ap
     assert feed_files(api, login)[0]["matched"] == 1
     assert api.call("POST", "/api/feeds/upload?kind=nat", token=login("nanshajie"), raw=b"x",
                     headers={"Content-Type": "text/csv"})[0] == 403
+
+
+def test_a_file_that_breaks_halfway_is_quarantined_with_what_was_applied_before(api, aws, login, people):
+    rows = f"{id_number(1)},甲,{stamp(5)},,阴性,A点\n{id_number(2)},乙,{stamp(6)},,阴性,A点\n"
+    broken = f'{id_number(3)},"{"丙" * 200_000}",{stamp(7)},,阴性,A点\n'  # a quoted cell beyond the csv limit
+    drop("feeds/nat/half.csv", (NAT_HEADER + rows + broken).encode())
+    feed(aws)
+    report = feed_files(api, login)[0]
+    assert report["status"] == "quarantined" and (report["rows_read"], report["matched"]) == (2, 2), report
+    assert "CSV 格式错误（第 4 行）" in report["message"] and "此前的 2 行已按规则处理" in report["message"]
+    counts = {b["key"]: b["count"] for b in api.get("/api/dashboard", token=people[0])[1]["buckets"]}
+    assert counts["h24"] == 2  # the rows before the break count, once
