@@ -345,8 +345,9 @@ def nat_parse_match_1m_ours() -> dict:
     return {"rows": report.rows_read, "matched_rows": report.matched, "rejected": report.rejected,
             "seconds": seconds, "rows_per_second": round(report.rows_read / seconds),
             "rss_before_mb": baseline, "peak_rss_mb": peak_mb(),
-            "does": "stream-decode GBK, parse CSV, validate every row (ID checksum and birth date, times, result), "
-                    "keyed hash per row, match against 100,000 registered people"}
+            "does": "read the GBK CSV in 4 MB blocks, split fields by byte offsets, validate every row (ID "
+                    "checksum and birth date, sampling and test times, result, site; clean rows a column at a "
+                    "time, the rest one by one), keyed hash per row, match against 100,000 registered people"}
 
 
 def nat_parse_match_1m_pandas() -> dict:

@@ -129,12 +129,12 @@ def csv_blocks(stream, aliases: dict, required: tuple, *, block_bytes: int = BLO
     if encoding == "utf-8-sig":
         head, encoding = head[len(codecs.BOM_UTF8):], "utf-8"
     pieces = _line_blocks(head, stream, block_bytes)
-    line, columns, labels, data = _header(pieces, encoding, aliases, required)
+    line, width, columns, labels, data = _header(pieces, encoding, aliases, required)
     while data is not None:
         if b'"' in data:
             yield from _quoted(data, pieces, encoding, columns, labels, line)
             return
-        block = _split(data, encoding, columns, labels, line)
+        block = _split(data, encoding, width, columns, labels, line)
         line += data.count(b"\n")
         yield block
         data = next(pieces, None)
@@ -158,8 +158,9 @@ def _line_blocks(head: bytes, stream, size: int) -> Iterator[bytes]:
             raise BadFeedError("文件中有超过 1 MB 的一行：不是逐行的 CSV 文件")
 
 
-def _header(pieces, encoding, aliases, required) -> tuple[int, dict[str, int], dict[str, str], bytes | None]:
-    """(physical line number of the first data line, field → column, field → label, the first data block)."""
+def _header(pieces, encoding, aliases, required) -> tuple[int, int, dict[str, int], dict[str, str], bytes | None]:
+    """(physical line number of the first data line, the header's column count, field → column,
+    field → label, the first data block)."""
     line = 1
     for data in pieces:
         start = 0
@@ -174,10 +175,11 @@ def _header(pieces, encoding, aliases, required) -> tuple[int, dict[str, int], d
                 text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise BadFeedError(f"文件编码无法识别（第 {exc.start} 字节附近）：请导出为 UTF-8 或 GBK 编码的 CSV")
-            columns = header_columns(next(csv.reader([text])), aliases, required)
+            header = next(csv.reader([text]))
+            columns = header_columns(header, aliases, required)
             labels = {name: aliases[name][0] for name in columns}
             rest = data[start:]
-            return line + 1, columns, labels, rest if rest else next(pieces, None)
+            return line + 1, len(header), columns, labels, rest if rest else next(pieces, None)
     raise BadFeedError("文件为空")
 
 
@@ -194,7 +196,9 @@ def header_columns(header: list, aliases: dict, required: tuple) -> dict[str, in
     return columns
 
 
-def _split(data: bytes, encoding: str, columns: dict[str, int], labels: dict[str, str], first_line: int) -> Block:
+def _split(data: bytes, encoding: str, width: int, columns: dict[str, int], labels: dict[str, str],
+           first_line: int) -> Block:
+    """Lines with the header's `width` fields are split by offsets; the others become rows."""
     array = np.frombuffer(data + bytes(PADDING), dtype=np.uint8)  # zero padding: never a newline or comma
     newlines = np.flatnonzero(array == _NEWLINE)
     starts = np.concatenate(([0], newlines[:-1] + 1))
@@ -202,7 +206,6 @@ def _split(data: bytes, encoding: str, columns: dict[str, int], labels: dict[str
     commas = np.flatnonzero(array == _COMMA)
     before = np.searchsorted(commas, newlines)  # commas before each line's end
     first = np.concatenate(([0], before[:-1]))  # index of each line's first comma
-    width = max(columns.values()) + 1
     # A line with exactly the header's commas is split by offsets, unless it is only commas (blank).
     split = (before - first == width - 1) & (ends - starts > width - 1)
     if width == 1:

@@ -60,6 +60,11 @@ class Report:
     newest: str | None = None
     problems: list[dict] = field(default_factory=list)
 
+    def saw(self, newest: str) -> None:
+        """The newest sampling time (ISO, Asia/Shanghai) or vaccination day so far: 数据更新至."""
+        if self.newest is None or newest > self.newest:
+            self.newest = newest
+
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
         if len(self.problems) < MAX_PROBLEMS:
@@ -278,9 +283,7 @@ def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime,
     if not rows.keys:
         return
     hits = _count(report, rows.keys, lookup(set(rows.keys)))
-    newest = datetime.fromtimestamp(int(rows.sampled.max()), SHANGHAI).isoformat()
-    if report.newest is None or newest > report.newest:
-        report.newest = newest
+    report.saw(datetime.fromtimestamp(int(rows.sampled.max()), SHANGHAI).isoformat())
     if not write:
         return
     keep_until = current + timedelta(days=rules.KEEP_DAYS)
@@ -308,9 +311,7 @@ def _apply_vaccine(source_id: str, rows: list[tuple[str, dict]], report: Report,
         return
     keys = [key for key, _ in rows]
     hits = _count(report, keys, lookup(set(keys)))
-    newest = max(v["day"] for _, v in rows)
-    if report.newest is None or newest > report.newest:
-        report.newest = newest
+    report.saw(max(v["day"] for _, v in rows))
     if not write:
         return
     keep_until = current + timedelta(days=rules.KEEP_DAYS)

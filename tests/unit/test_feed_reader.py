@@ -135,3 +135,9 @@ def test_header_after_blank_lines_and_columns_in_any_order(monkeypatch):
     text = f"\n\n检测结果,采样点,采集时间,证件号码\n阴性,甲点,{at(1)},{number(1)}\n"
     report, rows = run(text.encode(), monkeypatch)
     assert report.rows_read == 1 and rows[0][0] == keyed_hash("person", number(1)) and rows[0][4] == "甲点"
+
+
+def test_rows_with_the_headers_extra_columns_still_take_the_column_wise_path():
+    text = HEADER + ",备注,证件类型\n" + "".join(f"{number(n)},某人,{at(1)},,阴性,甲点,,身份证\n" for n in range(50))
+    blocks = list(csv_blocks(io.BytesIO(text.encode()), *feeds.KINDS["nat"]))
+    assert sum(len(b.lines) for b in blocks) == 50 and not any(b.rows for b in blocks)
