@@ -3,13 +3,16 @@ their staff.
 Names and addresses are invented from common parts; they describe no real person or business."""
 from __future__ import annotations
 
+import io
 import random
 from datetime import date, timedelta
 
+import openpyxl
+
 from chalicelib.rules import catalog
-from chalicelib.rules.clock import now
+from chalicelib.rules.clock import SHANGHAI, now
 from chalicelib.rules.idnumber import check_character
-from chalicelib.services import enterprises, health, security, staff
+from chalicelib.services import enterprises, feeds, health, security, staff
 from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import parse_enterprise
 from chalicelib.services.staff_schema import StaffIn
@@ -45,14 +48,17 @@ NAMES = {
 PLACES = ["金洲", "蕉门", "黄阁", "大岗", "榄核", "横沥", "东涌", "珠江", "龙穴", "万顷沙", "庆盛", "明珠湾", "灵山", "鱼窝头"]
 
 
-def seed() -> dict:
+def seed(*, with_feeds: bool = True) -> dict:
+    """The demo district; `with_feeds` also drops a NAT and a vaccination file under feeds/ (the worker
+    ingests them like any provincial file)."""
     rng = random.Random(2026)
     current = now()
     for username, display, role, town, categories in ACCOUNTS:
         Account(username, display_name=display, role=role, town=town, categories=categories,
                 password_hash=security.hash_password(DEMO_PASSWORD), created_at=current, updated_at=current).save()
     admin = Principal(id="admin", role="admin", display_name="系统运维")
-    created = people = 0
+    created = 0
+    numbers: list[str] = []
     used: set[tuple[str, str]] = set()
     towns = [t for t in catalog.TOWNS if t != "其他"]
     for index in range(36):
@@ -72,13 +78,17 @@ def seed() -> dict:
         ent = enterprises.build(admin, values)
         enterprises.insert(ent)
         created += 1
-        people += _seed_staff(rng, ent, count=rng.randint(6, 14))
-    return {"accounts": len(ACCOUNTS), "enterprises": created, "staff": people}
+        numbers += _seed_staff(rng, ent, count=rng.randint(6, 14))
+    if with_feeds:
+        feeds.upload("nat", "演示-核酸检测.csv", _nat_feed(rng, numbers))
+        feeds.upload("vaccine", "演示-疫苗接种.xlsx", _vaccine_feed(rng, numbers))
+    return {"accounts": len(ACCOUNTS), "enterprises": created, "staff": len(numbers)}
 
 
-def _seed_staff(rng: random.Random, ent, *, count: int) -> int:
+def _seed_staff(rng: random.Random, ent, *, count: int) -> list[str]:
     """Generated people (valid-looking, invented ID numbers of 南沙区 440115) for one enterprise."""
     keys: list[str] = []
+    numbers: list[str] = []
     with Staff.batch_write() as batch:
         for n in range(count):
             born = date(1965, 1, 1) + timedelta(days=rng.randrange(365 * 38))
@@ -95,6 +105,59 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> int:
             staff.assign(person, values, ent, stamp=stamp)
             batch.save(person)
             keys.append(person.person_key)
+            numbers.append(values.id_number)
     staff.adjust_count(ent.enterprise_id, count)
     health.register(keys)
-    return count
+    return numbers
+
+
+SITES = ["南沙街社区卫生服务中心采样点", "黄阁镇卫生院采样点", "金洲地铁站便民采样点", "蕉门公园采样点", "万顷沙镇采样点"]
+
+
+def _nat_feed(rng: random.Random, numbers: list[str]) -> bytes:
+    """A provincial NAT file as the province sends it (GBK CSV): most people sampled within a day, some
+    two or three days ago, a few longer, some never; strangers; and two rows the report will reject."""
+    current = now().astimezone(SHANGHAI).replace(tzinfo=None)
+    lines = ["身份证号码,姓名,采样时间,检测时间,检测结果,采样点"]
+
+    def sample(number: str, hours: float) -> None:
+        sampled = current - timedelta(hours=hours)
+        recent = hours < 6 and rng.random() < 0.3
+        tested = "" if recent else f"{sampled + timedelta(hours=rng.uniform(4, 10)):%Y-%m-%d %H:%M:%S}"
+        lines.append(f"{number},{rng.choice(SURNAMES) + rng.choice(GIVEN)},{sampled:%Y-%m-%d %H:%M:%S},{tested},"
+                     f"{'未出结果' if recent else '阴性'},{rng.choice(SITES)}")
+
+    for number in numbers:
+        draw = rng.random()
+        ages = ([rng.uniform(0.5, 24)] if draw < 0.7 else [rng.uniform(24.5, 48)] if draw < 0.8 else
+                [rng.uniform(48.5, 72)] if draw < 0.87 else [rng.uniform(80, 24 * 12)] if draw < 0.93 else [])
+        for age in ages:
+            sample(number, age)
+            for _ in range(rng.randint(0, 3)):  # earlier samples: the person page's last 7 days
+                sample(number, age + rng.uniform(24, 24 * 6))
+    for _ in range(40):  # people no enterprise registered (kept 14 days for a late registration)
+        born = date(1970, 1, 1) + timedelta(days=rng.randrange(365 * 30))
+        first17 = f"440115{born:%Y%m%d}{rng.randrange(1000):03d}"
+        sample(first17 + check_character(first17), rng.uniform(1, 60))
+    lines.append(f"440115199001011234,校验位错误,{current - timedelta(hours=3):%Y-%m-%d %H:%M:%S},,阴性,{SITES[0]}")
+    lines.append(f"{numbers[0]},时间错误,2026-02-30 10:00:00,,阴性,{SITES[0]}")
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+def _vaccine_feed(rng: random.Random, numbers: list[str]) -> bytes:
+    """Vaccinations as an .xlsx: most have two or three doses; some records name only the booster."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["身份证号码", "姓名", "剂次", "接种日期", "疫苗产品/厂家", "接种单位"])
+    products = ["北京生物", "北京科兴", "智飞龙科马", "康希诺"]
+    for number in numbers:
+        draw = rng.random()
+        doses = [1, 2, 3] if draw < 0.55 else [1, 2] if draw < 0.8 else [3] if draw < 0.85 else [1] if draw < 0.92 else []
+        day = date(2021, 4, 1) + timedelta(days=rng.randrange(200))
+        for dose in doses:
+            sheet.append([number, rng.choice(SURNAMES) + rng.choice(GIVEN), dose, day.isoformat(), rng.choice(products),
+                          rng.choice(["南沙区疾控中心接种点", "黄阁镇卫生院接种点", "南沙街社区卫生服务中心"])])
+            day += timedelta(days=rng.randint(28, 240))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -33,7 +33,8 @@ def main() -> int:
 
     if stack.is_empty():
         counts = demo.seed()
-        print(f"已生成演示数据：{counts['accounts']} 个账号，{counts['enterprises']} 家企业，{counts['staff']} 名员工")
+        print(f"已生成演示数据：{counts['accounts']} 个账号，{counts['enterprises']} 家企业，{counts['staff']} 名员工；"
+              "核酸检测、疫苗接种演示数据文件各一份已放入 feeds/，后台导入后可在「数据接入」查看")
     else:
         print(f"已恢复本地数据（{args.state}）")
     workers = start_workers(resources.queues, application)

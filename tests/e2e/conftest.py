@@ -49,7 +49,7 @@ def system():
     from local.server import serve
     from local.worker import start_workers
 
-    demo.seed()
+    demo.seed(with_feeds=False)  # the feed flow starts from a district no feed has touched
     workers = start_workers(resources.queues, application)
     port = _free_port()
     server = serve(application.app, port=port)

@@ -201,3 +201,17 @@ def test_a_file_that_breaks_halfway_is_quarantined_with_what_was_applied_before(
     assert "CSV 格式错误（第 4 行）" in report["message"] and "此前的 2 行已按规则处理" in report["message"]
     counts = {b["key"]: b["count"] for b in api.get("/api/dashboard", token=people[0])[1]["buckets"]}
     assert counts["h24"] == 2  # the rows before the break count, once
+
+
+def test_the_demo_district_arrives_with_feeds_the_worker_ingests(api, aws, login, head_login):
+    from local import demo
+
+    counts = demo.seed()
+    assert feed(aws) == 2
+    nat, vaccine = feed_files(api, login, "nat")[0], feed_files(api, login, "vaccine")[0]
+    assert nat["status"] == vaccine["status"] == "done"
+    assert (nat["unmatched"], nat["rejected"]) == (40, 2) and nat["matched"] > counts["staff"]
+    assert vaccine["rejected"] == 0 and vaccine["matched"] > counts["staff"]
+    home = api.get("/api/dashboard", token=head_login(demo.DEMO_HEAD_PHONE))[1]
+    buckets = {b["key"]: b["count"] for b in home["buckets"]}
+    assert sum(buckets.values()) == home["total"] and buckets["h24"] > home["total"] / 2
