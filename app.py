@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import os
 
-from chalice import Chalice
+from chalice import Chalice, Cron
 
 from chalicelib.api import accounts, auth, enterprises, health, lists, staff
 from chalicelib.events import handle_feed_messages, handle_upload_messages
+from chalicelib.services import matcher
 from chalicelib.workbooks.enterprise_book import XLSX
 
 app = Chalice(app_name="sentinel-health")
@@ -36,3 +37,9 @@ def on_upload(event):
 def on_feed(event):
     """S3 → SQS: a provincial feed was dropped under feeds/nat/ or feeds/vaccine/."""
     handle_feed_messages(event, app.log)
+
+
+@app.schedule(Cron(0, 18, "*", "*", "?", "*"))  # 02:00 Asia/Shanghai (EventBridge cron is UTC)
+def overnight_matcher(event):
+    """Rebuild registered people's health state from the kept records; release the unregistered."""
+    app.log.info("overnight matcher: %s", matcher.reconcile())

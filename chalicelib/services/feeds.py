@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
@@ -25,7 +24,6 @@ from urllib.parse import unquote_plus
 import numpy as np
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib.config import settings
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations import storage
 from chalicelib.rules import feeds as rules
@@ -36,6 +34,7 @@ from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.text import fold
 from chalicelib.services import health
 from chalicelib.services.feed_reader import BadFeedError, Block, csv_blocks, xlsx_blocks
+from chalicelib.services.parallel import in_parallel
 from chalicelib.services.security import keyed_digests
 from chalicelib.store.models import FeedFile, HealthRecord, PersonHealth
 from chalicelib.store.values import condition_failed, plain
@@ -267,13 +266,14 @@ def _id_reason(error: str) -> str:
     return error if error.startswith("身份证号码") else f"身份证号码{error}"
 
 
-def _registered(keys: set[str]) -> set[str]:
+def _registered(keys: list[str]) -> set[str]:
     return {k for k, state in health.states(keys, attributes=["person_key", "registered"]).items() if state.registered}
 
 
-def _count(report: Report, keys: list[str], registered: set[str]) -> list[bool]:
-    hits = list(map(registered.__contains__, keys))
-    matched = sum(hits)
+def _count(report: Report, keys: list[str], registered: set[str], *, per_row: bool) -> list[bool]:
+    """Count matched and unmatched rows; `per_row`: also return which rows matched."""
+    hits = list(map(registered.__contains__, keys)) if per_row else []
+    matched = sum(hits) if per_row else sum(map(registered.__contains__, keys))
     report.matched += matched
     report.unmatched += len(keys) - matched
     return hits
@@ -282,7 +282,7 @@ def _count(report: Report, keys: list[str], registered: set[str]) -> list[bool]:
 def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime, lookup, write: bool) -> None:
     if not rows.keys:
         return
-    hits = _count(report, rows.keys, lookup(set(rows.keys)))
+    hits = _count(report, rows.keys, lookup(rows.keys), per_row=write)
     report.saw(datetime.fromtimestamp(int(rows.sampled.max()), SHANGHAI).isoformat())
     if not write:
         return
@@ -310,7 +310,7 @@ def _apply_vaccine(source_id: str, rows: list[tuple[str, dict]], report: Report,
     if not rows:
         return
     keys = [key for key, _ in rows]
-    hits = _count(report, keys, lookup(set(keys)))
+    hits = _count(report, keys, lookup(keys), per_row=write)
     report.saw(max(v["day"] for _, v in rows))
     if not write:
         return
@@ -330,10 +330,11 @@ def _store(records: list, markers: list, updates: list) -> None:
     moves forward. Batched puts, not a conditional write each (a file may name 900,000 strangers): a
     person registered in the milliseconds between the lookup and this write gets a pending marker over
     their state, which the next sample or the overnight rebuild (health.rebuild) restores. Writes go
-    out in parallel: a million rows are 40,000 BatchWriteItem calls."""
-    _in_parallel([lambda part=part: _save_all(HealthRecord, part) for part in _parts(records)])
-    _in_parallel([lambda part=part: _save_all(PersonHealth, part) for part in _parts(markers)])
-    _in_parallel(updates)
+    out in parallel: a million rows are 40,000 BatchWriteItem calls. A failure raises: the lease expires
+    and the redelivered event finishes the file."""
+    in_parallel([lambda part=part: _save_all(HealthRecord, part) for part in _parts(records)])
+    in_parallel([lambda part=part: _save_all(PersonHealth, part) for part in _parts(markers)])
+    in_parallel(updates)
 
 
 def _parts(items: list, size: int = 250) -> list[list]:
@@ -344,17 +345,6 @@ def _save_all(model, items) -> None:
     with model.batch_write() as batch:
         for item in items:
             batch.save(item)
-
-
-def _in_parallel(tasks: list) -> None:
-    writers = settings().import_writers
-    if writers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            task()
-        return
-    with ThreadPoolExecutor(writers) as pool:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()  # re-raise: the lease expires and the redelivered event finishes the file
 
 
 # --- reading files ----------------------------------------------------------------------------------

@@ -96,6 +96,16 @@ def rebuild(person_key: str) -> PersonHealth:
     return state
 
 
+def release(person_key: str, *, until) -> None:
+    """A person no enterprise registers any more: kept only as a stranger is (what matching needs, until
+    `until`), their doses included. Registering them again rebuilds their state from what is left."""
+    PersonHealth(person_key).update(actions=[PersonHealth.registered.set(False), PersonHealth.pending.set(True),
+                                             PersonHealth.expires_at.set(until)])
+    for record in HealthRecord.query(person_key):
+        if record.expires_at is None or record.expires_at > until:
+            record.update(actions=[HealthRecord.expires_at.set(until)])
+
+
 def apply_nat(person_key: str, *, sampled_at, tested_at, result: str, site: str | None) -> None:
     """Move a registered person's latest sample forward (never back: files arrive in any order)."""
     try:

@@ -1,0 +1,77 @@
+"""The overnight matcher (ARCHITECTURE.md flow 4): person-health agrees with the registry and the kept
+records after every night, whatever a race or a failed write left behind."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib.rules.clock import now
+from chalicelib.services import matcher
+from chalicelib.services.staff import person_key
+from chalicelib.store.models import HealthRecord, PersonHealth
+from tests.functional.test_feeds import NAT_HEADER, drop, feed, people, stamp  # noqa: F401 - fixture
+from tests.functional.test_staff import district, id_number  # noqa: F401 - fixture
+
+
+def home(api, token) -> dict:
+    return {b["key"]: b["count"] for b in api.get("/api/dashboard", token=token)[1]["buckets"]}
+
+
+def test_a_registration_that_raced_a_feed_is_healed_overnight(api, aws, people):
+    token, _ = people
+    drop("feeds/nat/a.csv", (NAT_HEADER + f"{id_number(1)},甲,{stamp(3)},,阴性,A点\n").encode())
+    feed(aws)
+    assert home(api, token)["h24"] == 1
+    # what a feed's batch put does to someone registered between its lookup and its write
+    PersonHealth(person_key(id_number(1)), registered=False, pending=True, expires_at=now() + timedelta(days=14)).save()
+    assert home(api, token)["h24"] == 0
+
+    assert matcher.reconcile() == {"rebuilt": 3, "released": 0}
+    assert home(api, token)["h24"] == 1
+    state = PersonHealth.get(person_key(id_number(1)))
+    assert state.registered and not state.pending and state.expires_at is None
+
+
+def test_a_sample_whose_state_update_failed_is_picked_up(api, aws, people):
+    token, _ = people
+    key = person_key(id_number(2))
+    sampled = now() - timedelta(hours=30)
+    HealthRecord(key, f"nat#{sampled.isoformat()}#B点", kind="nat", sampled_at=sampled, result="阴性", site="B点",
+                 feed_id="x", expires_at=sampled + timedelta(days=14)).save()  # the record landed, the state did not
+    assert home(api, token)["h48"] == 0
+    matcher.reconcile()
+    assert home(api, token)["h48"] == 1
+
+
+def test_people_no_enterprise_registers_any_more_are_released(api, aws, people):
+    token, made = people
+    book = f"{id_number(3)},丙,{stamp(2)},,阴性,C点\n"
+    drop("feeds/nat/c.csv", (NAT_HEADER + book).encode())
+    feed(aws)
+    HealthRecord(person_key(id_number(3)), "vax#1", kind="vaccine", dose=1, vaccinated_on="2021-05-01", feed_id="x").save()
+    api.post("/api/staff/batch-delete", token=token, body={"ids": [made[2]["id"]]})
+
+    assert matcher.reconcile() == {"rebuilt": 2, "released": 1}
+    state = PersonHealth.get(person_key(id_number(3)))
+    assert not state.registered and state.pending and state.expires_at is not None
+    assert all(r.expires_at is not None and r.expires_at <= now() + timedelta(days=14, minutes=1)
+               for r in HealthRecord.query(person_key(id_number(3))))  # the dose, too, is no longer kept for good
+
+    again = api.post("/api/staff", token=token, body={**_body(made[2]), "id_number": id_number(3)})
+    assert again[0] == 201, again
+    assert home(api, token)["h24"] == 1  # registering again finds what is left
+
+
+def test_the_app_runs_it_at_two_in_the_morning_shanghai_time():
+    from datetime import datetime, timezone
+
+    import app as application
+    from local.scheduler import Scheduler
+
+    scheduler = Scheduler(application.app).bind(application)
+    assert scheduler.due(datetime(2026, 11, 26, 18, 0, tzinfo=timezone.utc)) == ["overnight_matcher"]  # 02:00 on the 27th
+    assert scheduler.due(datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)) == []
+
+
+def _body(record: dict) -> dict:
+    keys = ("enterprise_id", "name", "person_category", "phone", "residence_type", "address")
+    return {k: record[k] for k in keys if k in record} | {"phone": "13712340003"}
