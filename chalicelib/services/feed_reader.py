@@ -80,13 +80,17 @@ class Block:
         matrix = self._windows(width)[starts]
         matrix[np.arange(width) >= lengths[:, None]] = 0
         words = matrix.view(np.uint64)
-        digest = lengths.astype(np.uint64)
-        for column in range(words.shape[1]):
-            digest = digest * np.uint64(0x100000001B3) ^ words[:, column]
-        _, first, code = np.unique(digest, return_index=True, return_inverse=True)
-        code = code.reshape(-1)
+        if words.shape[1] == 1:  # up to 8 bytes: the word is the value itself
+            digest = words[:, 0]
+        else:
+            digest = lengths.astype(np.uint64)
+            for column in range(words.shape[1]):
+                digest = digest * np.uint64(0x100000001B3) ^ words[:, column]
+        code, first = _codes(digest)
         representative = first[code]
-        exact = (lengths <= width) & (lengths == lengths[representative]) & (matrix == matrix[representative]).all(axis=1)
+        exact = (lengths <= width) & (lengths == lengths[representative])
+        if words.shape[1] > 1:
+            exact &= (words == words[representative]).all(axis=1)
         values = []
         for row in first.tolist():
             try:
@@ -109,6 +113,20 @@ class Block:
         """Every row in line order, one at a time (the vaccination feed's path)."""
         split = ((int(line), self.row(i)) for i, line in enumerate(self.lines.tolist()))
         yield from sorted([*split, *self.rows], key=lambda item: item[0])
+
+
+def _codes(digest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, a row index per code) for a column of few distinct values: the values seen in
+    the first rows, looked up by binary search, sorting only what they missed."""
+    known = np.unique(digest[:1024])
+    code = np.minimum(np.searchsorted(known, digest), len(known) - 1)
+    missed = known[code] != digest
+    if missed.any():
+        known = np.union1d(known, digest[missed])
+        code = np.searchsorted(known, digest)
+    first = np.empty(len(known), dtype=np.int64)
+    first[code] = np.arange(len(digest))  # any row of each value will do
+    return code, first
 
 
 def sniff_encoding(head: bytes) -> str:
