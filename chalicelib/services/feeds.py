@@ -3,8 +3,8 @@ feeds/vaccine/, ingested once per file, matched to registered people by keyed ID
 
     S3 event ─▶ claim the file (feed id = key + ETag, conditional put with a lease)
               ─▶ read it in blocks (feed_reader: CSV in UTF-8 / UTF-8 BOM / GB18030, or .xlsx)
-              ─▶ validate each row: a column at a time where the row is clean as written
-                 (rules.vectorized), else one row at a time (rules.feeds, rules.idnumber)
+              ─▶ validate each row (feed_rows: a column at a time where the row is clean as
+                 written, else one row at a time)
               ─▶ per block: which people are registered (one batched read), write the records
                  (idempotent keys), move registered people's state forward, mark the others pending
               ─▶ the report (counts, rejected lines with reasons) ─▶ done | quarantined
@@ -16,26 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
 from urllib.parse import unquote_plus
 
-import numpy as np
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations import storage
 from chalicelib.rules import feeds as rules
-from chalicelib.rules import vectorized
-from chalicelib.rules.feeds import RowError
 from chalicelib.rules.clock import SHANGHAI, iso, now
-from chalicelib.rules.idnumber import normalize_id
-from chalicelib.rules.text import fold
 from chalicelib.services import health
 from chalicelib.services.feed_reader import BadFeedError, Block, csv_blocks, xlsx_blocks
+from chalicelib.services.feed_rows import NO_TIME, RESULTS, Context, NatRows, Report, nat_rows, vaccine_rows
 from chalicelib.services.parallel import in_parallel
-from chalicelib.services.security import keyed_digests
 from chalicelib.store.models import FeedFile, HealthRecord, PersonHealth
 from chalicelib.store.values import condition_failed, plain
 
@@ -44,30 +38,8 @@ KINDS = {"nat": (rules.NAT_ALIASES, rules.NAT_REQUIRED), "vaccine": (rules.VACCI
 KIND_LABELS = {"nat": "核酸检测", "vaccine": "疫苗接种"}
 WRITE_CHUNK = 5000  # rows whose records are built and written together
 LEASE = timedelta(minutes=15)
-MAX_PROBLEMS = 500
 LATE_AFTER = timedelta(days=1)
 STATUS_LABELS = {"running": "处理中", "done": "已完成", "quarantined": "已隔离"}
-
-
-@dataclass
-class Report:
-    rows_read: int = 0
-    matched: int = 0
-    unmatched: int = 0
-    rejected: int = 0
-    too_old: int = 0
-    newest: str | None = None
-    problems: list[dict] = field(default_factory=list)
-
-    def saw(self, newest: str) -> None:
-        """The newest sampling time (ISO, Asia/Shanghai) or vaccination day so far: 数据更新至."""
-        if self.newest is None or newest > self.newest:
-            self.newest = newest
-
-    def reject(self, line: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append({"line": line, "reason": reason})
 
 
 def feed_id(key: str, etag: str) -> str:
@@ -103,167 +75,19 @@ def ingest(kind: str, source_id: str, blocks: Iterator[Block], current: datetime
     bench passes an in-memory set); by default it is one batched read per block. A file that turns out
     unreadable halfway raises BadFeedError carrying the report of the rows before."""
     report = Report()
-    context = _Context(current)
+    context = Context(current)
     lookup = registered or _registered
     try:
         for block in blocks:
             report.rows_read += block.count
             if kind == "nat":
-                _apply_nat(source_id, _nat_rows(block, context, report), report, current, lookup, write)
+                _apply_nat(source_id, nat_rows(block, context, report), report, current, lookup, write)
             else:
-                _apply_vaccine(source_id, _vaccine_rows(block, context, report), report, current, lookup, write)
+                _apply_vaccine(source_id, vaccine_rows(block, context, report), report, current, lookup, write)
     except BadFeedError as exc:
         exc.report = report
         raise
     return report
-
-
-class _Context:
-    """What every row of one ingestion is checked against."""
-
-    def __init__(self, current: datetime):
-        self.now = current
-        self.today = current.astimezone(SHANGHAI).date()
-        self.window = rules.sample_window(current)
-        self.oldest, self.latest = (int(t.timestamp()) for t in self.window)
-        self.sites: dict[str, str | None] = {}  # a feed names a few hundred sites: fold each once
-        self.digests = keyed_digests("person")
-
-    def site(self, value) -> str | None:
-        if value not in self.sites:
-            self.sites[value] = fold(value)[:100] or None
-        return self.sites[value]
-
-
-NO_TIME = np.iinfo(np.int64).min
-RESULTS = (rules.NEGATIVE, rules.POSITIVE, rules.PENDING)
-
-
-@dataclass
-class NatRows:
-    """Accepted NAT rows, as columns; times are seconds since the epoch."""
-    keys: list[str]
-    sampled: np.ndarray
-    tested: np.ndarray  # NO_TIME when the row has no 检测时间
-    result: np.ndarray  # index into RESULTS
-    site: np.ndarray  # index into sites
-    sites: list[str | None]
-
-    def __add__(self, other: NatRows) -> NatRows:
-        return NatRows(self.keys + other.keys, *(np.concatenate([getattr(self, name), getattr(other, name)])
-                                                 for name in ("sampled", "tested", "result")),
-                       np.concatenate([self.site, other.site + len(self.sites)]), self.sites + other.sites)
-
-
-def _nat_rows(block: Block, context: _Context, report: Report) -> NatRows:
-    """The block's rows that are clean as written are checked a column at a time (rules.vectorized);
-    every other row goes through the per-row rules, which correct or word the reason."""
-    if not len(block.lines):
-        return _nat_one_by_one(block.rows, context, report)
-    fast, leftover = _nat_columns(block, context, report)
-    # The rest, in line order so the report lists problems as the file has them.
-    rest = sorted([(int(block.lines[i]), i) for i in leftover.tolist()] + block.rows, key=lambda item: item[0])
-    return fast + _nat_one_by_one(((line, block.row(raw) if isinstance(raw, int) else raw) for line, raw in rest),
-                                  context, report)
-
-
-def _nat_columns(block: Block, context: _Context, report: Report) -> tuple[NatRows, np.ndarray]:
-    """(the rows accepted column-wise, the indexes of the rows left to the per-row rules)."""
-    exact, ids = block.fixed("id_number", 18)
-    ok = exact & vectorized.clean_id_numbers(ids, context.today)
-    exact, times = block.fixed("sampled_at", 19)
-    good, sampled = vectorized.wall_clock_seconds(times)
-    ok &= exact & good
-    tested = np.full(len(ok), NO_TIME)
-    if "tested_at" in block.fields:
-        exact, times = block.fixed("tested_at", 19)
-        good, seconds = vectorized.wall_clock_seconds(times)
-        empty = block.lengths("tested_at") == 0
-        ok &= (exact & good) | empty
-        tested = np.where(empty, NO_TIME, seconds)
-    code, values, exact = block.distinct("result")
-    result = np.array([_result_index(v) for v in values], dtype=np.int64)[code]
-    ok &= exact & (result >= 0)
-    site, sites = np.zeros(len(ok), dtype=np.int64), [None]
-    if "site" in block.fields:
-        site, values, exact = block.distinct("site")
-        ok &= exact & np.array([v is not None for v in values])[site]
-        sites = [context.site(v) if v is not None else None for v in values]
-    ok &= sampled <= context.latest  # a sample in the future: the per-row rules word it
-    old = ok & (sampled < context.oldest)
-    report.too_old += int(old.sum())
-    take = ok & ~old
-    rows = NatRows(context.digests(ids[take].tobytes(), 18), sampled[take], tested[take], result[take], site[take], sites)
-    return rows, np.flatnonzero(~ok)
-
-
-def _nat_one_by_one(rows, context: _Context, report: Report) -> NatRows:
-    ids, sampled, tested, result, sites = [], [], [], [], []
-    for values in _checked(rows, _nat_row, context, report):
-        if values is None:
-            report.too_old += 1
-            continue
-        ids.append(values["id_number"].encode())
-        sampled.append(int(values["sampled_at"].timestamp()))
-        tested.append(int(values["tested_at"].timestamp()) if values["tested_at"] else NO_TIME)
-        result.append(RESULTS.index(values["result"]))
-        sites.append(values["site"])
-    return NatRows(context.digests(ids), *(np.array(column, dtype=np.int64) for column in (sampled, tested, result)),
-                   np.arange(len(ids), dtype=np.int64), sites)
-
-
-def _checked(rows, check, context: _Context, report: Report):
-    """Each (line, raw row) through `check`; a row it refuses is reported with its line and reason."""
-    for line, raw in rows:
-        if isinstance(raw, RowError):
-            report.reject(line, str(raw))
-            continue
-        try:
-            values = check(raw, context)
-        except rules.RowError as exc:
-            report.reject(line, str(exc))
-            continue
-        yield values
-
-
-def _result_index(value: str | None) -> int:
-    try:
-        return RESULTS.index(rules.parse_result(value)) if value is not None else -1
-    except rules.RowError:
-        return -1
-
-
-def _nat_row(raw: dict, context: _Context) -> dict | None:
-    checked = normalize_id(raw.get("id_number"), today=context.today)
-    if not checked.ok:
-        raise rules.RowError(_id_reason(checked.error))
-    sampled = rules.parse_instant(raw.get("sampled_at"), "采样时间")
-    if not rules.check_sample_window(sampled, context.now, context.window):
-        return None
-    tested_raw = raw.get("tested_at")
-    tested = rules.parse_instant(tested_raw, "检测时间") if tested_raw and fold(tested_raw) else None
-    return {"id_number": checked.number, "sampled_at": sampled, "tested_at": tested,
-            "result": rules.parse_result(raw.get("result")), "site": context.site(raw.get("site"))}
-
-
-def _vaccine_rows(block: Block, context: _Context, report: Report) -> list[tuple[str, dict]]:
-    rows = list(_checked(block.all_rows(), _vaccine_row, context, report))
-    return list(zip(context.digests([values["id_number"].encode() for values in rows]), rows))
-
-
-def _vaccine_row(raw: dict, context: _Context) -> dict:
-    checked = normalize_id(raw.get("id_number"), today=context.today)
-    if not checked.ok:
-        raise rules.RowError(_id_reason(checked.error))
-    day = rules.parse_day(raw.get("vaccinated_on"), "接种日期")
-    if day > context.today:
-        raise rules.RowError("接种日期晚于今天")
-    return {"id_number": checked.number, "dose": rules.parse_dose(raw.get("dose")), "day": day.isoformat(),
-            "product": fold(raw.get("product"))[:50] or None, "unit": fold(raw.get("unit"))[:100] or None}
-
-
-def _id_reason(error: str) -> str:
-    return error if error.startswith("身份证号码") else f"身份证号码{error}"
 
 
 def _registered(keys: list[str]) -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.rules.clock import SHANGHAI
 from chalicelib.rules.idnumber import check_character
-from chalicelib.services import feeds
+from chalicelib.services import feed_rows, feeds
 from chalicelib.services.feed_reader import BadFeedError, csv_blocks
 from chalicelib.services.security import keyed_hash
 
@@ -62,7 +62,7 @@ def run(data: bytes, monkeypatch, *, block_bytes: int = 1 << 20):
     def capture(source_id, rows, report, current, lookup, write):
         lookup(set(rows.keys))
         for i, key in enumerate(rows.keys):
-            seen.append((key, int(rows.sampled[i]), int(rows.tested[i]), feeds.RESULTS[rows.result[i]],
+            seen.append((key, int(rows.sampled[i]), int(rows.tested[i]), feed_rows.RESULTS[rows.result[i]],
                          rows.sites[rows.site[i]]))
         report.matched += len(rows.keys)
 
