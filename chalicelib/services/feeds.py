@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 KINDS = {"nat": (rules.NAT_ALIASES, rules.NAT_REQUIRED), "vaccine": (rules.VACCINE_ALIASES, rules.VACCINE_REQUIRED)}
 KIND_LABELS = {"nat": "核酸检测", "vaccine": "疫苗接种"}
 WRITE_CHUNK = 5000  # rows whose records are built and written together
+MAX_XLSX_BYTES = 10 << 20  # calamine holds the sheet: ~300,000 rows stay well inside the function's memory
 LEASE = timedelta(minutes=15)
 LATE_AFTER = timedelta(days=1)
 STATUS_LABELS = {"running": "处理中", "done": "已完成", "quarantined": "已隔离"}
@@ -178,8 +179,12 @@ def _blocks(bucket: str, key: str) -> Iterator[Block]:
     kind = key.split("/")[1]
     aliases, required = KINDS[kind]
     name = key.lower()
-    if name.endswith(".xlsx"):
-        return xlsx_blocks(storage.get(key, bucket=bucket), aliases, required)
+    if name.endswith(".xlsx"):  # a workbook is read whole (zip), so its size is bounded; a CSV is not
+        data = storage.stream(key, bucket=bucket).read(MAX_XLSX_BYTES + 1)
+        if len(data) > MAX_XLSX_BYTES:
+            raise BadFeedError(f"Excel 文件超过 {MAX_XLSX_BYTES >> 20} MB（约 30 万行）：请导出为 CSV 后再放入"
+                               "（CSV 逐块读取，不限大小）")
+        return xlsx_blocks(data, aliases, required)
     if name.endswith((".csv", ".txt")):
         return csv_blocks(storage.stream(key, bucket=bucket), aliases, required)
     raise BadFeedError("只接受 .csv 或 .xlsx 文件")

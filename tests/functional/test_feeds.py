@@ -215,3 +215,19 @@ def test_the_demo_district_arrives_with_feeds_the_worker_ingests(api, aws, login
     home = api.get("/api/dashboard", token=head_login(demo.DEMO_HEAD_PHONE))[1]
     buckets = {b["key"]: b["count"] for b in home["buckets"]}
     assert sum(buckets.values()) == home["total"] and buckets["h24"] > home["total"] / 2
+
+
+def test_a_workbook_too_large_to_read_whole_is_quarantined_asking_for_csv(api, aws, login, people, monkeypatch):
+    from chalicelib.services import feeds
+
+    monkeypatch.setattr(feeds, "MAX_XLSX_BYTES", 1000)
+    book = openpyxl.Workbook()
+    book.active.append(["身份证号码", "剂次", "接种日期"])
+    for n in range(200):
+        book.active.append([id_number(1), 1, "2021-05-01"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    drop("feeds/vaccine/big.xlsx", buffer.getvalue())
+    feed(aws)
+    report = feed_files(api, login, "vaccine")[0]
+    assert report["status"] == "quarantined" and "请导出为 CSV" in report["message"], report
