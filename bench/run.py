@@ -350,6 +350,47 @@ def nat_parse_match_1m_ours() -> dict:
                     "time, the rest one by one), keyed hash per row, match against 100,000 registered people"}
 
 
+def nat_parse_slow_paths_200k() -> dict:
+    """The first 200,000 rows of the NAT file as other exporters write them: once with a quoted cell
+    (the rest of the file then goes through the csv module) and once with spreadsheet-style dates
+    ("2026/11/24 11:43", unpadded, no seconds: the per-row rules). Rows per second for each."""
+    os.environ.setdefault("STAGE", "local")
+    import re
+
+    from chalicelib.rules.clock import now
+    from chalicelib.services import feeds
+    from chalicelib.services.feed_reader import csv_blocks
+    from chalicelib.services.security import keyed_hasher
+
+    person_key = keyed_hasher("person")
+    registered = {person_key(i) for i in _registered_ids()}
+    lines = nat_csv().read_bytes().split(b"\n")[:200_001]
+    quoted = lines[1].split(b",")
+    quoted[1] = b'"' + quoted[1] + b'"'
+    spreadsheet = re.compile(rb"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):\d{2}")
+
+    def unpadded(m):
+        return b"%d/%d/%d %d:%s" % (int(m[1]), int(m[2]), int(m[3]), int(m[4]), m[5])
+
+    variants = {
+        "quoted": [lines[0], b",".join(quoted), *lines[2:]],
+        "spreadsheet_dates": [lines[0], *(spreadsheet.sub(unpadded, line) for line in lines[1:])],
+    }
+    out = {}
+    for name, variant in variants.items():
+        data = b"\n".join(variant) + b"\n"
+
+        def run():
+            blocks = csv_blocks(io.BytesIO(data), *feeds.KINDS["nat"])
+            return feeds.ingest("nat", "bench", blocks, now(), registered=lambda keys: registered.intersection(keys),
+                                write=False)
+
+        report, seconds = _timed(run)
+        assert report.rows_read == 200_000 and report.rejected == 40, (name, report.rows_read, report.rejected)
+        out[name] = {"seconds": seconds, "rows_per_second": round(report.rows_read / seconds)}
+    return out
+
+
 def nat_parse_match_1m_pandas() -> dict:
     import pandas
 
@@ -400,7 +441,7 @@ def nat_ingest_100k_embedded() -> dict:
 
 
 MEASUREMENTS = {f.__name__: f for f in (
-    nat_ingest_100k_embedded, nat_parse_match_1m_ours, nat_parse_match_1m_pandas,
+    nat_ingest_100k_embedded, nat_parse_match_1m_ours, nat_parse_match_1m_pandas, nat_parse_slow_paths_200k,
     enterprise_import_5000, staff_parse_100k_ours, staff_parse_100k_pandas, staff_parse_100k_pandas_calamine,
     staff_import_10k, ledger_export_100k)}
 

@@ -43,6 +43,7 @@ _DOSES = {"1": 1, "第一针": 1, "第1针": 1, "一": 1, "2": 2, "第二针": 2
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                  "%Y%m%d%H%M%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 _ZONED = re.compile(r"[+-]\d{2}:?\d{2}$|Z$")
+_COMMON = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 class RowError(ValueError):
@@ -68,6 +69,13 @@ def _parse_text(value: object, column: str) -> datetime:
     text = fold(value)
     if not text:
         raise RowError(f"{column}为空")
+    common = _COMMON.fullmatch(text)
+    if common:  # what spreadsheets write, padded or not (2022/6/7 8:30): no strptime attempts in turn
+        year, _, month, day, hour, minute, second = common.groups()
+        try:
+            return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+        except ValueError:
+            raise RowError(f"{column}“{text[:30]}”不是有效的时间") from None
     if "T" in text and _ZONED.search(text):
         try:
             return datetime.fromisoformat(text.replace("Z", "+00:00"))

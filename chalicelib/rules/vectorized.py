@@ -68,14 +68,16 @@ _TIME_PARTS = _decimal_columns([(0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 
 
 
 def wall_clock_seconds(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """field: (n, 19) uint8 of "YYYY-MM-DD HH:MM:SS" (or with "T"), Asia/Shanghai wall-clock time.
+    """field: (n, 19) uint8 of "YYYY-MM-DD HH:MM:SS" (or "/" between the date's parts, or "T" before the
+    time), Asia/Shanghai wall-clock time.
     Returns (ok, seconds since the epoch in UTC). Years before 1992 are left to the per-row rules."""
     if not len(field):
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
     digits = field[:, _TIME_DIGITS] - np.uint8(_ZERO)
     ok = (digits <= 9).all(axis=1)
     digits = digits.astype(np.float64)
-    ok &= (field[:, 4] == ord("-")) & (field[:, 7] == ord("-")) & (field[:, 13] == ord(":")) & (field[:, 16] == ord(":"))
+    ok &= ((field[:, 4] == ord("-")) | (field[:, 4] == ord("/"))) & (field[:, 7] == field[:, 4])
+    ok &= (field[:, 13] == ord(":")) & (field[:, 16] == ord(":"))
     ok &= (field[:, 10] == ord(" ")) | (field[:, 10] == ord("T"))
     year, month, day, hour, minute, second = (digits @ _TIME_PARTS).astype(np.int64).T
     ok &= _valid_dates(year, month, day) & (year >= 1992) & (hour <= 23) & (minute <= 59) & (second <= 59)

@@ -39,6 +39,23 @@ def test_naive_times_are_shanghai_wall_clock():
     assert feeds.parse_instant(datetime(2026, 11, 26, 0, 30), "采样时间").astimezone(SHANGHAI).hour == 0
 
 
+@pytest.mark.parametrize("raw,expected", [
+    ("2026/11/26 0:30", "2026-11-26T00:30:00+08:00"),  # what a spreadsheet writes: unpadded, no seconds
+    ("2026/1/5 8:05:09", "2026-01-05T08:05:09+08:00"),
+    ("2026-1-5", "2026-01-05T00:00:00+08:00"),
+    ("2026/1/5", "2026-01-05T00:00:00+08:00"),  # a vaccination day as Excel exports it
+    ("20260105080509", "2026-01-05T08:05:09+08:00"),
+])
+def test_spreadsheet_style_times(raw, expected):
+    assert feeds.parse_instant(raw, "采样时间").isoformat() == expected
+
+
+@pytest.mark.parametrize("raw", ["2026/1-5 8:00", "2026/2/29 8:00", "2026/1/5 24:00", "1/5/2026 8:00"])
+def test_times_that_are_refused_name_the_column(raw):
+    with pytest.raises(feeds.RowError, match="采样时间.*不是有效的时间"):
+        feeds.parse_instant(raw, "采样时间")
+
+
 def test_just_before_midnight_is_the_previous_day():
     assert local_day(feeds.parse_instant("2026-11-25 23:59:59", "采样时间")).isoformat() == "2026-11-25"
 

@@ -56,7 +56,7 @@ def time_cases() -> list[str]:
     rng = random.Random(3)
     cases = ["2026-11-25 23:59:59", "2026-11-26T00:00:00", "2024-02-29 12:00:00", "2026-02-29 12:00:00",
              "2026-13-01 00:00:00", "2026-11-31 00:00:00", "2026-11-25 24:00:00", "2026-11-25 23:60:00",
-             "2026-11-25 23:59:60", "2026/11/25 10:00:00", "2026-11-25 10:00:0 ", "1991-12-31 23:59:59",
+             "2026-11-25 23:59:60", "2026/11/25 10:00:00", "2026/11-25 10:00:00", "2026-11-25 10:00:0 ", "1991-12-31 23:59:59",
              "1992-01-01 00:00:00", "2000-01-01 00:00:00", "2026-11-25 10:00:00"]
     start = datetime(1995, 1, 1)
     for _ in range(3000):
@@ -80,11 +80,11 @@ def test_times_parsed_column_wise_are_the_same_instants_as_parse_instant():
         if accepted:
             assert epoch == expected, value
     assert ok.sum() > 2300
-    assert ok[cases.index("2026-11-26T00:00:00")]
+    assert ok[cases.index("2026-11-26T00:00:00")] and ok[cases.index("2026/11/25 10:00:00")]
     assert seconds[cases.index("2026-11-26T00:00:00")] == int(datetime.fromisoformat("2026-11-25T16:00:00+00:00").timestamp())
 
 
-@pytest.mark.parametrize("text", ["2026-02-29 12:00:00", "2026-11-25 24:00:00", "2026/11/25 10:00:00", "1991-06-01 10:00:00"])
+@pytest.mark.parametrize("text", ["2026-02-29 12:00:00", "2026-11-25 24:00:00", "2026/11-25 10:00:00", "1991-06-01 10:00:00"])
 def test_times_the_columns_leave_to_the_per_row_rules(text):
     ok, _ = vectorized.wall_clock_seconds(matrix([text], 19))
     assert not ok[0]
