@@ -101,13 +101,8 @@ class Block:
 
     def row(self, index: int) -> dict | RowError:
         """Split row `index` as {field: text}, for the per-row rules."""
-        values = {}
-        for name, (starts, ends) in self.fields.items():
-            try:
-                values[name] = self.raw[starts[index]:ends[index]].decode(self.encoding)
-            except UnicodeDecodeError:
-                return RowError(f"{self.labels[name]}的文字编码无法识别（文件应为 UTF-8 或 GBK 编码）")
-        return values
+        return _decoded({name: self.raw[starts[index]:ends[index]] for name, (starts, ends) in self.fields.items()},
+                        self.labels, self.encoding)
 
     def all_rows(self) -> Iterator[tuple[int, dict | RowError]]:
         """Every row in line order, one at a time (the vaccination feed's path)."""
@@ -140,6 +135,7 @@ def sniff_encoding(head: bytes) -> str:
 
 
 def csv_blocks(stream, aliases: dict, required: tuple, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """The CSV `stream` as Blocks; BadFeedError if the file as a whole cannot be read."""
     head = stream.read(64 * 1024)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
         raise BadFeedError("文件内容是 Excel 工作簿，但扩展名是 .csv")
@@ -241,18 +237,24 @@ def _split(data: bytes, encoding: str, width: int, columns: dict[str, int], labe
         if not text.replace(b",", b"").strip():
             continue  # a blank line
         cells = text.split(b",")
-        rows.append((first_line + index, _decoded(cells, columns, labels, encoding)))
+        raw = {name: cells[column] if column < len(cells) else b"" for name, column in columns.items()}
+        rows.append((first_line + index, _decoded(raw, labels, encoding)))
     return Block(labels, encoding, array, data, first_line + chosen, fields, rows)
 
 
-def _decoded(cells: list[bytes], columns, labels, encoding) -> dict | RowError:
+def _decoded(raw: dict[str, bytes], labels: dict[str, str], encoding: str) -> dict | RowError:
+    """{field: text}, or the RowError naming the first field that is not text in `encoding`."""
     values = {}
-    for name, column in columns.items():
+    for name, value in raw.items():
         try:
-            values[name] = cells[column].decode(encoding) if column < len(cells) else ""
+            values[name] = value.decode(encoding)
         except UnicodeDecodeError:
-            return RowError(f"{labels[name]}的文字编码无法识别（文件应为 UTF-8 或 GBK 编码）")
+            return _undecodable(labels[name])
     return values
+
+
+def _undecodable(label: str) -> RowError:
+    return RowError(f"{label}的文字编码无法识别（文件应为 UTF-8 或 GBK 编码）")
 
 
 def _quoted(data: bytes, pieces: Iterator[bytes], encoding, columns, labels, first_line: int) -> Iterator[Block]:
@@ -269,8 +271,7 @@ def _quoted(data: bytes, pieces: Iterator[bytes], encoding, columns, labels, fir
                 continue
             values = {name: cells[column] if column < len(cells) else "" for name, column in columns.items()}
             broken = next((name for name, value in values.items() if _SURROGATE.search(value)), None)
-            block.rows.append((line, RowError(f"{labels[broken]}的文字编码无法识别（文件应为 UTF-8 或 GBK 编码）")
-                               if broken else values))
+            block.rows.append((line, _undecodable(labels[broken]) if broken else values))
             if len(block.rows) >= ROWS_PER_BLOCK:
                 yield block
                 block = Block(labels, encoding)

@@ -160,15 +160,13 @@ def _result_index(value: str | None) -> int:
 
 
 def _nat_row(raw: dict, context: Context) -> dict | None:
-    checked = normalize_id(raw.get("id_number"), today=context.today)
-    if not checked.ok:
-        raise rules.RowError(_id_reason(checked.error))
+    number = _id_number(raw, context)
     sampled = rules.parse_instant(raw.get("sampled_at"), "采样时间")
     if not rules.check_sample_window(sampled, context.now, context.window):
         return None
     tested_raw = raw.get("tested_at")
     tested = rules.parse_instant(tested_raw, "检测时间") if tested_raw and fold(tested_raw) else None
-    return {"id_number": checked.number, "sampled_at": sampled, "tested_at": tested,
+    return {"id_number": number, "sampled_at": sampled, "tested_at": tested,
             "result": rules.parse_result(raw.get("result")), "site": context.site(raw.get("site"))}
 
 
@@ -178,15 +176,17 @@ def vaccine_rows(block: Block, context: Context, report: Report) -> list[tuple[s
 
 
 def _vaccine_row(raw: dict, context: Context) -> dict:
-    checked = normalize_id(raw.get("id_number"), today=context.today)
-    if not checked.ok:
-        raise rules.RowError(_id_reason(checked.error))
+    number = _id_number(raw, context)
     day = rules.parse_day(raw.get("vaccinated_on"), "接种日期")
     if day > context.today:
         raise rules.RowError("接种日期晚于今天")
-    return {"id_number": checked.number, "dose": rules.parse_dose(raw.get("dose")), "day": day.isoformat(),
+    return {"id_number": number, "dose": rules.parse_dose(raw.get("dose")), "day": day.isoformat(),
             "product": fold(raw.get("product"))[:50] or None, "unit": fold(raw.get("unit"))[:100] or None}
 
 
-def _id_reason(error: str) -> str:
-    return error if error.startswith("身份证号码") else f"身份证号码{error}"
+def _id_number(raw: dict, context: Context) -> str:
+    """The row's canonical ID number, or a RowError whose reason starts with the column's name."""
+    checked = normalize_id(raw.get("id_number"), today=context.today)
+    if not checked.ok:
+        raise rules.RowError(checked.error if checked.error.startswith("身份证号码") else f"身份证号码{checked.error}")
+    return checked.number
