@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Iterable
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.feeds import KEEP_DAYS
@@ -77,7 +77,12 @@ def register(person_keys: Iterable[str]) -> int:
 
 
 def rebuild(person_key: str) -> PersonHealth:
-    """The person's state from their kept records (also what the overnight rebuild does per person)."""
+    """The person's state from their kept records (late registration, and the overnight matcher).
+
+    Records are written before state, so a stored sample newer than every record read here can only
+    come from a feed applying it meanwhile: then that state stands (the write is conditional) and the
+    next rebuild picks up the rest."""
+    started = now()
     state = PersonHealth(person_key, registered=True, pending=False)
     latest = None
     for record in HealthRecord.query(person_key):
@@ -89,10 +94,18 @@ def rebuild(person_key: str) -> PersonHealth:
             state.products = record.product or state.products
             if record.expires_at is not None:  # kept for good now that the person is registered
                 record.update(actions=[HealthRecord.expires_at.remove()])
+    # what a stored sample may be for this rebuild to replace it: one it read, or one already expired
+    replaceable = (PersonHealth.last_sampled_at.does_not_exist()
+                   | (PersonHealth.last_sampled_at < started - timedelta(days=KEEP_DAYS)))
     if latest is not None:
         state.last_sampled_at, state.last_tested_at = latest.sampled_at, latest.tested_at
         state.last_result, state.last_site = latest.result, latest.site
-    state.save()
+        replaceable |= PersonHealth.last_sampled_at <= latest.sampled_at
+    try:
+        state.save(condition=replaceable)
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
     return state
 
 
