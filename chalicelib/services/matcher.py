@@ -12,6 +12,7 @@ It reads the staff table and the registered people in full, once a night: a batc
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from chalicelib.rules.clock import now
@@ -20,14 +21,31 @@ from chalicelib.services import health
 from chalicelib.services.parallel import in_parallel
 from chalicelib.store.models import PersonHealth, Staff
 
+log = logging.getLogger(__name__)
+
 
 def reconcile(current: datetime | None = None) -> dict:
     current = current or now()
     registry = {person.person_key for person in Staff.scan(attributes_to_get=["person_key"])}
     marked = {state.person_key for state in PersonHealth.scan(PersonHealth.registered == True,  # noqa: E712
                                                                attributes_to_get=["person_key"])}
-    in_parallel([lambda key=key: health.rebuild(key) for key in registry])
     released = marked - registry
     until = current + timedelta(days=KEEP_DAYS)
-    in_parallel([lambda key=key: health.release(key, until=until) for key in released])
-    return {"rebuilt": len(registry), "released": len(released)}
+    failed = _each(registry, health.rebuild) + _each(released, lambda key: health.release(key, until=until))
+    return {"rebuilt": len(registry), "released": len(released), "failed": failed}
+
+
+def _each(keys, action) -> int:
+    """`action(key)` for every key; one person's failure is logged and counted, never the night's end
+    (tomorrow's run tries them again). Returns how many failed."""
+    failed = []
+
+    def attempt(key: str) -> None:
+        try:
+            action(key)
+        except Exception:  # noqa: BLE001 - isolate one person; the log has the traceback
+            log.exception("overnight matcher: person %s…", key[:8])
+            failed.append(key)
+
+    in_parallel([lambda key=key: attempt(key) for key in keys])
+    return len(failed)

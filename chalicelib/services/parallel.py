@@ -6,15 +6,19 @@ from typing import Callable
 
 from chalicelib.config import settings
 
+BATCH = 1000
+
 
 def in_parallel(tasks: list[Callable[[], object]]) -> None:
     """Run every task on the writer pool (settings().import_writers threads; 1 on the local stack,
-    whose moto server is not thread-safe). The first failure is raised once all have run."""
+    whose moto server is not thread-safe), a bounded batch at a time so a night's 100,000 tasks never
+    hold 100,000 futures. A failure is raised once its batch has run."""
     writers = settings().import_writers
     if writers <= 1 or len(tasks) <= 1:
         for task in tasks:
             task()
         return
     with ThreadPoolExecutor(writers) as pool:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()
+        for start in range(0, len(tasks), BATCH):
+            for future in [pool.submit(task) for task in tasks[start:start + BATCH]]:
+                future.result()

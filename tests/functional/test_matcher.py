@@ -25,7 +25,7 @@ def test_a_registration_that_raced_a_feed_is_healed_overnight(api, aws, people):
     PersonHealth(person_key(id_number(1)), registered=False, pending=True, expires_at=now() + timedelta(days=14)).save()
     assert home(api, token)["h24"] == 0
 
-    assert matcher.reconcile() == {"rebuilt": 3, "released": 0}
+    assert matcher.reconcile() == {"rebuilt": 3, "released": 0, "failed": 0}
     assert home(api, token)["h24"] == 1
     state = PersonHealth.get(person_key(id_number(1)))
     assert state.registered and not state.pending and state.expires_at is None
@@ -50,7 +50,7 @@ def test_people_no_enterprise_registers_any_more_are_released(api, aws, people):
     HealthRecord(person_key(id_number(3)), "vax#1", kind="vaccine", dose=1, vaccinated_on="2021-05-01", feed_id="x").save()
     api.post("/api/staff/batch-delete", token=token, body={"ids": [made[2]["id"]]})
 
-    assert matcher.reconcile() == {"rebuilt": 2, "released": 1}
+    assert matcher.reconcile() == {"rebuilt": 2, "released": 1, "failed": 0}
     state = PersonHealth.get(person_key(id_number(3)))
     assert not state.registered and state.pending and state.expires_at is not None
     assert all(r.expires_at is not None and r.expires_at <= now() + timedelta(days=14, minutes=1)
@@ -59,6 +59,36 @@ def test_people_no_enterprise_registers_any_more_are_released(api, aws, people):
     again = api.post("/api/staff", token=token, body={**_body(made[2]), "id_number": id_number(3)})
     assert again[0] == 201, again
     assert home(api, token)["h24"] == 1  # registering again finds what is left
+
+
+def test_a_sample_applied_while_the_rebuild_ran_is_not_overwritten(api, aws, people):
+    token, _ = people
+    key = person_key(id_number(1))
+    older = now() - timedelta(hours=30)
+    HealthRecord(key, f"nat#{older.isoformat()}#A点", kind="nat", sampled_at=older, result="阴性", site="A点",
+                 feed_id="x", expires_at=older + timedelta(days=14)).save()
+    # a feed moved the state forward after the rebuild read the records (its record is not visible here)
+    PersonHealth(key).update(actions=[PersonHealth.last_sampled_at.set(now() - timedelta(hours=1)),
+                                      PersonHealth.last_result.set("阴性")])
+    matcher.reconcile()
+    assert home(api, token)["h24"] == 1 and home(api, token)["h48"] == 0
+
+
+def test_one_person_failing_does_not_end_the_night(api, aws, people, monkeypatch):
+    from chalicelib.services import health
+
+    token, made = people
+    rebuild, broken = health.rebuild, person_key(id_number(2))
+
+    def flaky(key):
+        if key == broken:
+            raise RuntimeError("throttled")
+        return rebuild(key)
+
+    monkeypatch.setattr(health, "rebuild", flaky)
+    api.post("/api/staff/batch-delete", token=token, body={"ids": [made[2]["id"]]})
+    assert matcher.reconcile() == {"rebuilt": 2, "released": 1, "failed": 1}
+    assert not PersonHealth.get(person_key(id_number(3))).registered  # the release still ran
 
 
 def test_the_app_runs_it_at_two_in_the_morning_shanghai_time():
