@@ -322,23 +322,33 @@ def _registered_ids(count: int = 100_000) -> list[str]:
     return [_id_number(n) for n in range(count)]
 
 
-def nat_parse_match_1m_ours() -> dict:
+def _nat_parser():
+    """`parse(stream) -> Report`: our feed ingestion without writes, matching against the 100,000
+    registered people held in memory (what the batched person-health read answers on AWS)."""
     os.environ.setdefault("STAGE", "local")
     from chalicelib.rules.clock import now
     from chalicelib.services import feeds
     from chalicelib.services.feed_reader import csv_blocks
     from chalicelib.services.security import keyed_hasher
 
-    path = nat_csv()
     person_key = keyed_hasher("person")
     registered = {person_key(i) for i in _registered_ids()}
+
+    def parse(stream):
+        return feeds.ingest("nat", "bench", csv_blocks(stream, *feeds.KINDS["nat"]), now(),
+                            registered=registered.intersection, write=False)
+
+    return parse
+
+
+def nat_parse_match_1m_ours() -> dict:
+    path = nat_csv()
+    parse = _nat_parser()
     baseline = peak_mb()
 
     def run():
         with open(path, "rb") as stream:
-            blocks = csv_blocks(stream, *feeds.KINDS["nat"])
-            return feeds.ingest("nat", "bench", blocks, now(), registered=lambda keys: registered.intersection(keys),
-                                write=False)
+            return parse(stream)
 
     report, seconds = _timed(run)
     assert report.rows_read == 1_000_000 and report.rejected == 200, (report.rows_read, report.rejected)
@@ -354,16 +364,9 @@ def nat_parse_slow_paths_200k() -> dict:
     """The first 200,000 rows of the NAT file as other exporters write them: once with a quoted cell
     (the rest of the file then goes through the csv module) and once with spreadsheet-style dates
     ("2026/11/24 11:43", unpadded, no seconds: the per-row rules). Rows per second for each."""
-    os.environ.setdefault("STAGE", "local")
     import re
 
-    from chalicelib.rules.clock import now
-    from chalicelib.services import feeds
-    from chalicelib.services.feed_reader import csv_blocks
-    from chalicelib.services.security import keyed_hasher
-
-    person_key = keyed_hasher("person")
-    registered = {person_key(i) for i in _registered_ids()}
+    parse = _nat_parser()
     lines = nat_csv().read_bytes().split(b"\n")[:200_001]
     quoted = lines[1].split(b",")
     quoted[1] = b'"' + quoted[1] + b'"'
@@ -380,12 +383,7 @@ def nat_parse_slow_paths_200k() -> dict:
     for name, variant in variants.items():
         data = b"\n".join(variant) + b"\n"
 
-        def run():
-            blocks = csv_blocks(io.BytesIO(data), *feeds.KINDS["nat"])
-            return feeds.ingest("nat", "bench", blocks, now(), registered=lambda keys: registered.intersection(keys),
-                                write=False)
-
-        report, seconds = _timed(run)
+        report, seconds = _timed(lambda: parse(io.BytesIO(data)))
         assert report.rows_read == 200_000 and report.rejected == 40, (name, report.rows_read, report.rejected)
         out[name] = {"seconds": seconds, "rows_per_second": round(report.rows_read / seconds)}
     return out
