@@ -250,17 +250,21 @@ def get(identifier: str) -> FeedFile:
 
 
 def freshness() -> dict:
-    """数据更新至: per kind, the newest data actually ingested and when the last file arrived; a kind
-    whose last file is more than a day old is flagged late."""
+    """数据更新至, per kind, and when the last file arrived; a kind whose last file is more than a day old
+    is flagged late. NAT: the newest sampling time actually ingested. Vaccination: the day the newest
+    ingested register arrived — its newest dose may be years old (the campaigns ended), which says
+    nothing about how current the register is."""
     current = now()
     out = {}
     for kind in KINDS:
         files = [f for f in recent(kind, limit=30) if f.status == "done"]
-        newest = max((f.newest_at for f in files if f.newest_at), default=None)
         last = max((f.received_at for f in files), default=None)
-        if newest and kind == "nat":
-            newest = iso(datetime.fromisoformat(newest))
-        out[kind] = {"data_until": newest, "last_received_at": iso(last),
+        if kind == "nat":
+            newest = max((f.newest_at for f in files if f.newest_at), default=None)
+            until = iso(datetime.fromisoformat(newest)) if newest else None
+        else:
+            until = last.astimezone(SHANGHAI).date().isoformat() if last else None
+        out[kind] = {"data_until": until, "last_received_at": iso(last),
                      "late": last is None or current - last > LATE_AFTER}
     return out
 

@@ -39,7 +39,8 @@ export function doseLabel(dose) {
 
 /**
  * One kind of Freshness (`freshness.nat` / `freshness.vaccine`) → the time after 数据更新至:
- * NAT "YYYY-MM-DD HH:mm" (Asia/Shanghai), vaccine "YYYY-MM-DD"; 暂无数据 when nothing was ingested.
+ * NAT "YYYY-MM-DD HH:mm" (newest sample, Asia/Shanghai), vaccine "YYYY-MM-DD" (day the register arrived);
+ * 暂无数据 when nothing was ingested.
  */
 export function dataUntilText(kindFreshness) {
   const v = kindFreshness?.data_until
