@@ -187,8 +187,8 @@ def _header(pieces, encoding, aliases, required) -> tuple[int, int, dict[str, in
                 continue
             try:
                 text = raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise BadFeedError(f"文件编码无法识别（第 {exc.start} 字节附近）：请导出为 UTF-8 或 GBK 编码的 CSV")
+            except UnicodeDecodeError:
+                raise BadFeedError(f"文件编码无法识别（第 {line} 行，表头）：请导出为 UTF-8 或 GBK 编码的 CSV") from None
             header = next(csv.reader([text]))
             columns = header_columns(header, aliases, required)
             labels = {name: aliases[name][0] for name in columns}

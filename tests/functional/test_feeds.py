@@ -108,12 +108,15 @@ def test_vaccination_xlsx_and_implied_doses(api, aws, login, people):
     assert rows["乙"]["dose3_at"] == "2022-03-01" and rows["乙"]["dose1_at"] == rows["乙"]["dose2_at"] == "已接种（日期不详）"
     doses = api.get(f"/api/health/{made[1]['id']}", token=token)[1]["vaccine"]
     assert [d["dose"] for d in doses] == [1, 2, 3]
+    # the register is as current as its delivery, not as its newest dose (2022)
+    freshness = api.get("/api/dashboard", token=token)[1]["freshness"]["vaccine"]
+    assert freshness["data_until"] == now().astimezone(SHANGHAI).date().isoformat()
 
 
 @pytest.mark.parametrize("name,data,reason", [
     ("broken.xlsx", b"PK\x03\x04 not really", "已损坏"),
     ("noheader.csv", "甲,乙,丙\n1,2,3\n".encode(), "表头缺少列"),
-    ("binary.csv", b"\xff\xfe\x00\x81\x30\x89\x38" * 50 + b"\n\xc3\x28\xa0\xa1", "编码无法识别"),
+    ("binary.csv", b"\xff\xfe\x00\x81\x30\x89\x38" * 50 + b"\n\xc3\x28\xa0\xa1", "编码无法识别（第 1 行，表头）"),
     ("feed.pdf", b"%PDF-1.4", "只接受"),
 ])
 def test_unreadable_files_are_quarantined_and_later_files_go_on(api, aws, login, people, name, data, reason):
