@@ -10,7 +10,7 @@ from urllib.parse import quote
 from chalice import Blueprint, Response
 
 from chalicelib.errors import DomainError, ValidationError
-from chalicelib.services.auth import Principal, authenticate
+from chalicelib.services.auth import Principal, authenticate, head_display_name, head_names
 from chalicelib.services.enterprises import enterprises_of_head
 from chalicelib.services.scope import require_role
 from chalicelib.workbooks.enterprise_book import XLSX
@@ -108,7 +108,11 @@ def user_body(principal: Principal) -> dict:
             "display_name": principal.display_name, "town": principal.town or "",
             "categories": principal.categories}
     if principal.role == "head":
-        body["enterprises"] = [{"id": e.enterprise_id, "name": e.name} for e in enterprises_of_head(principal.id)]
+        # a head has no account: their name and enterprises are what the enterprises they head say
+        owned = enterprises_of_head(principal.id)
+        body["enterprises"] = [{"id": e.enterprise_id, "name": e.name} for e in owned]
+        body["display_name"] = head_display_name(owned)
+        body["head_name"] = "、".join(head_names(owned))
     return body
 
 

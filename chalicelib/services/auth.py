@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Sequence
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -186,6 +187,23 @@ def _staff_principal(account: Account) -> Principal:
 
 def _head_principal(phone: str) -> Principal:
     return Principal(id=phone, role="head", display_name="企业负责人")
+
+
+def head_names(enterprises: Sequence[Enterprise]) -> list[str]:
+    """The distinct 负责人姓名 of a head's enterprises, in the enterprises' order."""
+    return list(dict.fromkeys(n for n in ((e.head_name or "").strip() for e in enterprises) if n))
+
+
+def head_display_name(enterprises: Sequence[Enterprise]) -> str:
+    """What the header and the mobile greeting call a head: the 负责人姓名 entered with their enterprises,
+    and the enterprise (one) or how many (several): 陈志强（南沙速递营业部） / 陈志强 · 3 家企业."""
+    names = head_names(enterprises)
+    who = "、".join(names[:2]) + ("等" if len(names) > 2 else "") if names else "企业负责人"
+    if len(enterprises) == 1:
+        return f"{who}（{enterprises[0].name}）"
+    if enterprises:
+        return f"{who} · {len(enterprises)} 家企业"
+    return who
 
 
 def _heads_an_enterprise(phone: str) -> bool:

@@ -57,6 +57,27 @@ def test_head_logs_in_with_code_and_reuses_it(api, make_enterprise, sms):
     assert [e["name"] for e in body["user"]["enterprises"]] == ["南沙速递营业部"]
 
 
+def test_a_head_is_named_by_the_enterprises_they_head(api, make_enterprise, head_login, login, sms):
+    """No 企业负责人 in the header: the 负责人姓名 of their enterprises, and the enterprise or how many."""
+    make_enterprise(name="南沙速递营业部", head_name="陈志强", head_phone="13900001111")
+    token = head_login("13900001111")
+    me = api.get("/api/me", token=token)[1]
+    assert (me["display_name"], me["head_name"], me["role_label"]) == ("陈志强（南沙速递营业部）", "陈志强", "企业负责人")
+    make_enterprise(name="黄阁冷链仓", town="黄阁镇", head_name="陈志强", head_phone="13900001111")
+    make_enterprise(name="万顷沙工地", town="万顷沙镇", category="construction", head_name="陈志强",
+                    head_phone="13900001111", extra={"project_name": "某工程"})
+    me = api.get("/api/me", token=token)[1]
+    assert me["display_name"] == "陈志强 · 3 家企业" and len(me["enterprises"]) == 3
+    # the login answer says the same
+    status, body = api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": sms.code_for("13900001111")})
+    assert status == 200 and body["user"]["display_name"] == "陈志强 · 3 家企业"
+    # different names entered for the same phone are all shown, none chosen silently
+    make_enterprise(name="南沙街便利店", category="express", head_name="陈志刚", head_phone="13900001111")
+    assert api.get("/api/me", token=token)[1]["display_name"] == "陈志强、陈志刚 · 4 家企业"
+    # staff accounts keep their account's name
+    assert api.get("/api/me", token=login("youzheng"))[1]["display_name"] == "区邮政管理局"
+
+
 def test_unknown_phone_gets_the_same_answer_and_no_code(api, make_enterprise, sms):
     make_enterprise(head_phone="13900001111")
     known = api.post("/api/auth/sms", body={"phone": "13900001111"})
