@@ -25,7 +25,7 @@ from chalicelib.services import audit, health, paging
 from chalicelib.services.auth import Principal
 from chalicelib.services.scope import require_role
 from chalicelib.services.security import keyed_hash
-from chalicelib.services.staff_schema import StaffIn, parse_staff
+from chalicelib.services.staff_schema import StaffIn, missing_enterprise, parse_staff
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import condition_failed, plain
 
@@ -340,10 +340,15 @@ def head_targets(owned: dict[str, Enterprise], enterprise_id: str) -> list[str]:
 def _parse_for(owned: dict[str, Enterprise], data: dict) -> tuple[Enterprise, StaffIn]:
     if not isinstance(data, dict):
         raise ValidationError("请求内容格式不正确")
-    ent = owned.get(str(data.get("enterprise_id") or ""))
+    chosen = str(data.get("enterprise_id") or "").strip()
+    # like a workbook row: 主体名称 may be left blank by a head who manages one enterprise
+    ent = owned.get(chosen) if chosen else (next(iter(owned.values())) if len(owned) == 1 else None)
     problems = {}
     if ent is None:
-        problems["enterprise_id"] = "请选择您负责的企业" if not data.get("enterprise_id") else "不是您负责的企业"
+        problems["enterprise_id"] = (missing_enterprise([e.name for e in owned.values()], label="主体名称")
+                                     if not chosen else "不是您负责的企业")
+    else:
+        data = {**data, "enterprise_id": ent.enterprise_id}
     values = parse_staff(data, category=ent.category if ent else None, problems=problems)
     return ent, values
 

@@ -25,7 +25,7 @@ from chalicelib.rules.text import name_key
 from chalicelib.services import health, imports, staff
 from chalicelib.services.auth import Principal
 from chalicelib.services.security import keyed_hasher
-from chalicelib.services.staff_schema import StaffIn, parse_staff, staff_extra_fields
+from chalicelib.services.staff_schema import StaffIn, missing_enterprise, parse_staff, staff_extra_fields
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.workbooks.columns import FAILURE_COLUMN, ROW_COLUMN
 from chalicelib.workbooks.formulas import formula_cells
@@ -71,6 +71,7 @@ def check_workbook(data: bytes, owned: dict[str, Enterprise]) -> Checked:
     # plain tuples: pynamodb attribute access costs microseconds, and this loop runs per row
     by_name = {name_key(e.name): (e, e.enterprise_id, e.category) for e in owned.values()}
     only = next(iter(by_name.values())) if len(owned) == 1 else None
+    blank_reason = missing_enterprise([e.name for e in owned.values()])
     person_key = keyed_hasher("person")
     sheet = open_sheet(data, aliases(), required=REQUIRED)
     formula_columns: dict[int, list[int]] = {}
@@ -93,7 +94,7 @@ def check_workbook(data: bytes, owned: dict[str, Enterprise]) -> Checked:
         found = by_name.get(name_key(ent_name)) if ent_name not in (None, "") else only
         ent, enterprise_id, category = found if found else (None, "-", None)
         if ent is None and "enterprise" not in problems:
-            problems["enterprise"] = ("不能为空" if ent_name in (None, "") else "不是您负责的企业，请核对企业名称")
+            problems["enterprise"] = (blank_reason if ent_name in (None, "") else "不是您负责的企业，请核对企业名称")
         record = {f: v for f, v in raw.items() if not f.startswith("extra.")}
         record["extra"] = {f[6:]: v for f, v in raw.items() if f.startswith("extra.")}
         record["enterprise_id"] = enterprise_id

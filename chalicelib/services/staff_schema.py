@@ -7,7 +7,7 @@ Cells arrive raw (a float for a number cell), so the ID check can tell "stored a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from chalicelib.errors import ValidationError
 from chalicelib.rules import catalog
@@ -90,6 +90,16 @@ def parse_staff(data: Any, *, category: str | None, problems: dict[str, str] | N
     form_errors.raise_if_any(problems, staff_labels)
     return StaffIn(enterprise_id=enterprise_id, name=name, person_category=person_category,
                    phone=phone, id_number=id_number, residence_type=residence_type, address=address, extra=kept)
+
+
+def missing_enterprise(names: Sequence[str], *, label: str = "企业名称") -> str:
+    """Why a blank 企业名称 (workbook) or 主体名称 (form) is refused, naming what the head could mean.
+    It may be blank only when the head manages exactly one enterprise."""
+    if not names:
+        return "您名下暂无企业，请联系所属委办局或镇街登记企业信息"
+    shown = "、".join(names[:5]) + (f"等{len(names)}家" if len(names) > 5 else "")
+    verb = "填写" if label == "企业名称" else "选择"
+    return f"您管理多家企业，请{verb}{label}（{shown}）"
 
 
 def _text(value: Any) -> str:

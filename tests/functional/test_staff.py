@@ -64,12 +64,19 @@ def test_head_adds_staff_and_a_duplicate_names_the_existing_record(api, district
     ("residence_type", "酒店", "不在可选范围内"),
     ("name", "", "不能为空"),
     ("address", "", "不能为空"),
-    ("enterprise_id", "", "请选择您负责的企业"),
+    ("enterprise_id", "", "您管理多家企业，请选择主体名称（南沙速递营业部、黄阁某工地）"),
+    ("enterprise_id", "not-mine", "不是您负责的企业"),
 ])
 def test_each_field_is_checked_and_named(api, district, head_login, field, value, message):
     status, body = api.post("/api/staff", token=head_login(HEAD), body=person(district["express"]["id"], **{field: value}))
     assert status == 400 and body["code"] == "VALIDATION"
     assert message in body["fields"][field], body
+
+
+def test_a_head_of_one_enterprise_may_leave_it_blank(api, make_enterprise, head_login):
+    ent = make_enterprise(name="独家物流", head_phone="13600136000")
+    status, body = api.post("/api/staff", token=head_login("13600136000"), body=person(""))
+    assert status == 201 and body["enterprise_id"] == ent["id"] and body["enterprise_name"] == "独家物流"
 
 
 def test_id_variants_are_normalized(api, district, head_login):

@@ -79,7 +79,7 @@ def test_every_problem_of_a_row_is_listed_in_the_seed_wording(api, aws, district
     job = run_import(api, aws, token, data)
     reason = failures(api, token, job)[1][7]
     for part in ("列为“身份证号码”，数据格式不正确（应为18位，实际9位）！", "列为“手机号码”，数据格式不正确（应为11位手机号码）！",
-                 "列为“企业名称”，不能为空！", "列为“人员类别”，不在可选范围内", "列为“居住类型”，不在可选范围内",
+                 "列为“企业名称”，您管理多家企业，请填写企业名称（南沙速递营业部、黄阁某工地）！", "列为“人员类别”，不在可选范围内", "列为“居住类型”，不在可选范围内",
                  "列为“居住地址”，不能为空！"):
         assert part in reason, reason
 
@@ -130,7 +130,20 @@ def test_blank_enterprise_is_the_only_one_or_a_problem(api, aws, make_enterprise
     assert job["created"] == 1
     make_enterprise(name="第二家", town="南沙街", category="express", head_phone="13600136000")
     job = run_import(api, aws, token, workbook([row(2, "乙", enterprise="")], header=HEADER))
-    assert job["failed"] == 1 and "列为“企业名称”，不能为空！" in failures(api, token, job)[1][7]
+    # several: the row says why it needs the name, and which names there are
+    assert job["failed"] == 1
+    assert "列为“企业名称”，您管理多家企业，请填写企业名称（独家物流、第二家）！" in failures(api, token, job)[1][7]
+
+
+def test_a_blank_enterprise_among_many_names_at_most_five(api, aws, make_enterprise, head_login):
+    for n in range(7):
+        make_enterprise(name=f"{n}号门店", town="南沙街", category="express", head_phone="13600136000")
+    token = head_login("13600136000")
+    job = run_import(api, aws, token, workbook([row(1, "甲", enterprise=""), row(2, "乙", enterprise="3号门店")],
+                                               header=HEADER))
+    assert (job["created"], job["failed"]) == (1, 1)
+    reason = failures(api, token, job)[1][7]
+    assert reason == "列为“企业名称”，您管理多家企业，请填写企业名称（0号门店、1号门店、2号门店、3号门店、4号门店等7家）！"
 
 
 def test_reimport_updates_and_keeps_the_registration_time(api, aws, district, head_login):

@@ -14,6 +14,11 @@ export const staffFormProps = {
   defaultEnterpriseId: { type: String, default: '' },
 }
 
+/** What a blank 主体名称 is told (the server says the same, naming the enterprises). */
+export function enterpriseMissingText(enterprises) {
+  return (enterprises?.length || 0) > 1 ? '您管理多家企业，请选择员工所在的主体名称' : '请选择主体名称'
+}
+
 // the form reports these itself
 const SILENT = ['DUPLICATE', 'STALE', 'VALIDATION']
 
