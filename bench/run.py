@@ -13,8 +13,6 @@ import json
 import os
 import random
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,12 +30,6 @@ GIVEN = ["志强", "伟明", "丽华", "海燕", "建国", "晓玲", "国栋", "
 
 def peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(base, method, path, body=None, headers=None, raw=False):
@@ -114,27 +106,16 @@ def cached(name: str, make) -> Path:
 
 
 @contextlib.contextmanager
-def embedded_stack():
-    state = Path(tempfile.mkdtemp(prefix="sentinel-bench-"))
-    from local.stack import LocalStack
+def embedded_stack(*, dynamodb: str = "local", api_processes: int | None = None):
+    """The system `make run` starts, empty (no demo district), in memory; `dynamodb="moto"` puts the
+    tables on moto instead of DynamoDB Local, to measure the two side by side."""
+    from local.system import System
 
-    stack = LocalStack(state / "state", port=_free_port())
-    resources = stack.start()
-    import app as application
-    from local.server import serve
-    from local.worker import start_workers
-
-    workers = start_workers(resources.queues, application)
-    port = _free_port()
-    server = serve(application.app, port=port)
+    started = System(None, demo=False, scheduler=False, dynamodb=dynamodb, api_processes=api_processes).start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield started.base_url
     finally:
-        for worker in workers:
-            worker.stop()
-        server.shutdown()
-        stack._server.stop()
-        shutil.rmtree(state, ignore_errors=True)
+        started.stop()
 
 
 def _admin_token(base) -> dict:

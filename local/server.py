@@ -1,26 +1,116 @@
-"""One loopback HTTP server for `make run` and the browser tests: /api/* goes through Chalice's local
-API Gateway emulation to the same app the Lambda runs; everything else is the built frontend."""
+"""The loopback HTTP server of `make run` and the browser tests.
+
+    browser ──▶ front (threads: static files, and a relay) ──▶ API pool: N processes, one request each
+                                                                at a time, like Lambda instances
+
+Each API process holds its own Chalice app behind Chalice's local API Gateway emulation (the app keeps
+the request being handled on itself, `app.current_request`, as a Lambda does: one request per process).
+A slow export occupies one process; the other pages are answered by the others. A process that dies is
+replaced, and its request answers 502 with a Chinese message instead of hanging.
+"""
 from __future__ import annotations
 
 import base64
+import json
 import mimetypes
+import multiprocessing
+import os
+import queue
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from chalice.config import Config
-from chalice.local import LocalGateway, LocalGatewayException
-
 DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+_CONTEXT = multiprocessing.get_context("spawn")  # a clean interpreter: never fork a process with threads
 
 
-def make_handler(gateway: LocalGateway, dist: Path):
-    # Chalice keeps the request being handled on the app object (app.current_request), as a Lambda
-    # does: one request at a time per process. The server threads must not interleave inside it.
-    one_at_a_time = threading.Lock()
+def _serve_requests(connection) -> None:
+    """The body of one API process: build the gateway once, then answer one request at a time."""
+    from local.children import quiet_interrupts, watch_parent
 
+    quiet_interrupts()
+    watch_parent()
+    from chalice.config import Config
+    from chalice.local import LocalGateway, LocalGatewayException
+
+    import app as application
+
+    gateway = LocalGateway(application.app, Config(chalice_stage="local", config_from_disk={}))
+    connection.send("ready")
+    while True:
+        try:
+            method, path, headers, body, peer = connection.recv()
+        except EOFError:
+            return
+        gateway.event_converter.LOCAL_SOURCE_IP = peer  # requestContext.identity.sourceIp, as API Gateway
+        try:
+            response = gateway.handle_request(method, path, headers, body)
+            answer = (response["statusCode"], response["headers"], response["body"],
+                      bool(response.get("isBase64Encoded")))
+        except LocalGatewayException as exc:
+            answer = (exc.CODE, exc.headers, exc.body or b"", False)
+        connection.send(answer)
+
+
+class ApiPool:
+    """N API processes and the idle ones; `handle` borrows one for a request."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._idle: queue.Queue = queue.Queue()
+        self._all: list = []
+
+    def start(self) -> "ApiPool":
+        started = [self._spawn() for _ in range(self.size)]
+        for worker in started:
+            self._ready(worker)
+        return self
+
+    def _spawn(self):
+        parent_end, child_end = _CONTEXT.Pipe()
+        process = _CONTEXT.Process(target=_serve_requests, args=(child_end,), name="api", daemon=True)
+        process.start()
+        child_end.close()
+        worker = (process, parent_end)
+        self._all.append(worker)
+        return worker
+
+    def _ready(self, worker) -> None:
+        if worker[1].poll(120) and worker[1].recv() == "ready":
+            self._idle.put(worker)
+        else:
+            raise RuntimeError("本地 API 进程启动失败")
+
+    def handle(self, method: str, path: str, headers: dict, body: bytes, peer: str):
+        worker = self._idle.get()
+        try:
+            worker[1].send((method, path, headers, body, peer))
+            answer = worker[1].recv()
+        except (EOFError, OSError):
+            self._replace(worker)
+            message = {"code": "UNAVAILABLE", "message": "服务进程意外退出，请稍后重试"}
+            return 502, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(message, ensure_ascii=False), False
+        self._idle.put(worker)
+        return answer
+
+    def _replace(self, worker) -> None:
+        self._all.remove(worker)
+        worker[0].kill()
+        threading.Thread(target=lambda: self._ready(self._spawn()), daemon=True).start()
+
+    def stop(self) -> None:
+        for process, connection in self._all:
+            connection.close()
+            process.terminate()
+        for process, _ in self._all:
+            process.join(timeout=5)
+
+
+def make_handler(pool: ApiPool, dist: Path):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        server_version = "sentinel"
+        sys_version = ""
 
         def log_message(self, fmt, *args):  # quiet: the terminal shows SMS codes and job results
             pass
@@ -29,14 +119,10 @@ def make_handler(gateway: LocalGateway, dist: Path):
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                with one_at_a_time:
-                    response = gateway.handle_request(self.command, self.path, headers, body)
-                status, out_headers, out_body = response["statusCode"], response["headers"], response["body"]
-                if response.get("isBase64Encoded"):  # as API Gateway does for binary media types
-                    out_body = base64.b64decode(out_body)
-            except LocalGatewayException as exc:
-                status, out_headers, out_body = exc.CODE, exc.headers, exc.body or b""
+            status, out_headers, out_body, encoded = pool.handle(self.command, self.path, headers, body,
+                                                                  self.client_address[0])
+            if encoded:  # as API Gateway does for binary media types
+                out_body = base64.b64decode(out_body)
             if out_body is None:
                 out_body = b""
             if isinstance(out_body, str):
@@ -85,10 +171,24 @@ def make_handler(gateway: LocalGateway, dist: Path):
     return Handler
 
 
-def serve(app, *, host: str = "127.0.0.1", port: int = 8000, dist: Path = DIST) -> ThreadingHTTPServer:
-    """Start serving in a daemon thread; returns the server (call .shutdown() to stop)."""
-    gateway = LocalGateway(app, Config(chalice_stage="local", config_from_disk={}))
-    server = ThreadingHTTPServer((host, port), make_handler(gateway, dist))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    return server
+class Server:
+    """The front server and its API pool; `stop()` ends both."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, processes: int | None = None,
+                 dist: Path = DIST):
+        self.pool = ApiPool(processes or int(os.environ.get("LOCAL_API_PROCESSES", "4")))
+        self.host, self.port, self.dist = host, port, dist
+        self._http: ThreadingHTTPServer | None = None
+
+    def start(self) -> "Server":
+        self.pool.start()
+        self._http = ThreadingHTTPServer((self.host, self.port), make_handler(self.pool, self.dist))
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        self.pool.stop()

@@ -25,13 +25,36 @@ os.environ.update(stage_environment("local"))
 from moto import mock_aws  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    """SENTINEL_TEST_DYNAMODB=local: the tables live on Amazon's DynamoDB Local (in memory) while S3 and
+    SQS stay on in-process moto, so the same tests prove the store code on the real DynamoDB engine."""
+    if os.environ.get("SENTINEL_TEST_DYNAMODB") != "local":
+        yield None
+        return
+    from local.dynamodb import DynamoDBLocal
+    from local.stack import free_port
+
+    server = DynamoDBLocal(free_port()).start()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint  # moto passes requests to it through
+    yield server
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    server.stop()
+
+
 @pytest.fixture
-def aws():
+def aws(dynamodb_local):
+    import boto3
+
     from chalicelib.integrations import storage
     from infra.provision import provision
 
     with mock_aws():
         storage.reset_client()
+        if dynamodb_local is not None:  # a fresh store per test, as moto gives
+            ddb = boto3.client("dynamodb")
+            for name in ddb.list_tables()["TableNames"]:
+                ddb.delete_table(TableName=name)
         resources = provision("local")
         yield resources
         storage.reset_client()
@@ -159,3 +182,7 @@ def head_login(api, sms):
         return body["token"]
 
     return token_for
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "stack: starts the real local stack (runs once, not per DynamoDB backend)")

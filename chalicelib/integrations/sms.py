@@ -1,7 +1,9 @@
 """Sending SMS login codes: SNS on AWS, the terminal plus a dev-only outbox locally."""
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import threading
 from collections import deque
@@ -33,7 +35,9 @@ class SnsSender:
 
 
 class ConsoleSender:
-    """Prints the message and keeps the last 50 for the local 开发短信收件箱 page."""
+    """Prints the message and keeps the last 50 for the local 开发短信收件箱 page. The local API runs as
+    several processes (as Lambda does), so the outbox they share is a file when LOCAL_SMS_OUTBOX names
+    one; otherwise (tests in one process) it is this process's memory."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -41,12 +45,27 @@ class ConsoleSender:
 
     def send(self, phone: str, text: str) -> None:
         sent_at: datetime = now()
+        code = re.search(r"\d{6}", text)
+        entry = {"phone": phone, "code": code.group() if code else "", "text": text, "sent_at": iso(sent_at)}
+        path = os.environ.get("LOCAL_SMS_OUTBOX")
         with self._lock:
-            code = re.search(r"\d{6}", text)
-            self.outbox.appendleft({"phone": phone, "code": code.group() if code else "", "text": text,
-                                    "sent_at": iso(sent_at)})
+            if path:
+                with open(path, "a", encoding="utf-8") as out:  # one short append: atomic between processes
+                    out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            else:
+                self.outbox.appendleft(entry)
         print(f"[短信] {phone}: {text}", flush=True)
         log.info("sms to %s", phone)
+
+    def recent(self) -> list[dict]:
+        path = os.environ.get("LOCAL_SMS_OUTBOX")
+        if not path:
+            return list(self.outbox)
+        try:
+            with open(path, encoding="utf-8") as lines:
+                return [json.loads(line) for line in deque(lines, maxlen=50)][::-1]
+        except FileNotFoundError:
+            return []
 
 
 _console = ConsoleSender()
@@ -66,4 +85,4 @@ def console_outbox() -> list[dict] | None:
     """The local outbox, or None where codes really go out by SMS."""
     if settings().sms_sender != "console" or not settings().is_local:
         return None
-    return list(_console.outbox)
+    return _console.recent()

@@ -40,7 +40,7 @@ WRITE_CHUNK = 5000  # rows whose records are built and written together
 MAX_XLSX_BYTES = 10 << 20  # calamine holds the sheet: ~300,000 rows stay well inside the function's memory
 LEASE = timedelta(minutes=15)
 LATE_AFTER = timedelta(days=1)
-STATUS_LABELS = {"running": "处理中", "done": "已完成", "quarantined": "已隔离"}
+STATUS_LABELS = {"running": "处理中", "done": "已完成", "quarantined": "已隔离", "failed": "失败"}
 
 
 def feed_id(key: str, etag: str) -> str:
@@ -220,6 +220,12 @@ def _finish(record: FeedFile, *, status: str, message: str, report: Report) -> N
         FeedFile.unmatched.set(report.unmatched), FeedFile.rejected.set(report.rejected),
         FeedFile.too_old.set(report.too_old), FeedFile.problems.set(report.problems),
         FeedFile.newest_at.set(report.newest) if report.newest else FeedFile.newest_at.remove()])
+
+
+def fail(record: FeedFile, message: str) -> None:
+    """End a file that can no longer be processed (its worker died and the file is gone), with why."""
+    record.update(actions=[FeedFile.status.set("failed"), FeedFile.message.set(message),
+                           FeedFile.finished_at.set(now()), FeedFile.lease_until.remove()])
 
 
 # --- what the console reads --------------------------------------------------------------------------

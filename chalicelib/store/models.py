@@ -334,7 +334,7 @@ class FeedFile(Model):
     kind = UnicodeAttribute()
     object_key = UnicodeAttribute()
     filename = UnicodeAttribute()
-    status = UnicodeAttribute(default="running")  # running → done | quarantined
+    status = UnicodeAttribute(default="running")  # running → done | quarantined | failed
     lease_until = UTCDateTimeAttribute(null=True)
     received_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)

@@ -1,13 +1,11 @@
-"""The whole local system (moto server, API, built frontend, event worker) on free loopback ports, and
-Debian's Chromium driven by Playwright."""
+"""The whole local system (DynamoDB Local, moto, the API processes, the built frontend, the event workers)
+on free loopback ports, and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
-import socket
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -16,12 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "e2e" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _reset_clients():
@@ -34,34 +26,26 @@ def _reset_clients():
 
 
 @pytest.fixture(scope="session")
-def system():
+def running():
+    """What `make run` starts (DynamoDB Local in memory, the moto process, API processes, workers), with
+    the demo district but no feed yet: the feed flow starts from a district no feed has touched."""
     if not (ROOT / "frontend" / "dist" / "index.html").exists():
         pytest.fail("frontend/dist is missing: run `make test` (it builds the frontend first)")
     saved = dict(os.environ)
-    state = Path(tempfile.mkdtemp(prefix="sentinel-e2e-"))
-    from local.stack import LocalStack
+    from local.system import System
 
-    stack = LocalStack(state / "state", port=_free_port())
-    resources = stack.start()
+    started = System(None, demo_feeds=False, scheduler=False, api_processes=3).start()
     _reset_clients()
-    import app as application
-    from local import demo
-    from local.server import serve
-    from local.worker import start_workers
-
-    demo.seed(with_feeds=False)  # the feed flow starts from a district no feed has touched
-    workers = start_workers(resources.queues, application)
-    port = _free_port()
-    server = serve(application.app, port=port)
-    yield f"http://127.0.0.1:{port}"
-    for worker in workers:
-        worker.stop()
-    server.shutdown()
-    stack.stop()
+    yield started
+    started.stop()
     os.environ.clear()
     os.environ.update(saved)
     _reset_clients()
-    shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def system(running):
+    return running.base_url
 
 
 @pytest.fixture(scope="session")

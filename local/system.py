@@ -1,0 +1,76 @@
+"""The whole local system as one object: the embedded AWS (DynamoDB Local + moto), the demo district,
+the 粤政易 stand-in, the event workers, the scheduler and the HTTP server with its API processes.
+`make run` (local/run.py), the browser tests, the crash tests and the benchmarks all start this, so
+they all run what a user runs.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from local.stack import LocalStack, free_port
+
+
+def local_secret(folder: Path) -> str:
+    """The application secret of a local data folder: kept beside it, since person keys derive from it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "app-secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class System:
+    def __init__(self, data_dir: Path | None, *, port: int | None = None, aws_port: int | None = None,
+                 dynamodb_port: int | None = None,
+                 wecom_port: int | None = None, legacy_state: Path | None = None, api_processes: int | None = None,
+                 demo: bool = True, demo_feeds: bool = True, scheduler: bool = True, dynamodb: str = "local"):
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.port = port or free_port()
+        self.wecom_port = wecom_port or free_port()
+        self.stack = LocalStack(self.data_dir, port=aws_port or free_port(), dynamodb_port=dynamodb_port,
+                                legacy_state=legacy_state,
+                                dynamodb=dynamodb)
+        self.api_processes = api_processes
+        self.demo, self.demo_feeds, self.with_scheduler = demo, demo_feeds, scheduler
+        self.seeded: dict | None = None
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._children: list = []
+        self._server = self._wecom = None
+
+    def start(self) -> "System":
+        resources = self.stack.start()
+        os.environ["APP_SECRET"] = (local_secret(self.data_dir.parent) if self.data_dir
+                                    else os.environ.get("APP_SECRET") or secrets.token_hex(32))
+        outbox = (self.data_dir.parent if self.data_dir else Path(tempfile.mkdtemp(prefix="sentinel-"))) / "sms-outbox.jsonl"
+        os.environ["LOCAL_SMS_OUTBOX"] = str(outbox)  # the API processes share the dev SMS outbox through it
+        from local import demo
+        from local.server import Server
+        from local.wecom import WeComStandIn
+        from local.worker import start_scheduler, start_workers
+
+        if self.demo and self.stack.is_empty():
+            self.seeded = demo.seed(with_feeds=self.demo_feeds)
+        self._wecom = WeComStandIn()
+        os.environ["WECOM_BASE_URL"] = self._wecom.start(self.wecom_port)  # before the children copy the environment
+        self._children = start_workers(resources.queues)
+        if self.with_scheduler:
+            self._children.append(start_scheduler())
+        self._server = Server(port=self.port, processes=self.api_processes).start()
+        return self
+
+    @property
+    def wecom_url(self) -> str:
+        return f"http://127.0.0.1:{self.wecom_port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        for child in self._children:
+            child.stop()
+        if self._wecom is not None:
+            self._wecom.stop()
+        self.stack.stop()
