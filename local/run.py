@@ -56,10 +56,9 @@ def main() -> int:
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    try:
-        stopping.wait()
-    except KeyboardInterrupt:
-        pass
+    # Ctrl-C, even where the launching shell left SIGINT ignored (a background job inherits SIG_IGN)
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
     print("正在停止…", flush=True)
     system.stop()
     print("已停止。")
