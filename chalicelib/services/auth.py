@@ -52,6 +52,11 @@ class Principal:
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
 
+    def is_subject(self, *, role: str, subject: str) -> bool:
+        """The same caller as a stored (role, subject): a subject alone is ambiguous (an account may
+        be named like a head's phone number)."""
+        return (self.role, self.id) == (role, subject)
+
 
 @dataclass
 class LoginResult:

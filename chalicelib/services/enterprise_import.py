@@ -87,12 +87,17 @@ def _apply(principal: Principal, key: str, rows, current: Enterprise | None) -> 
     if current is not None:
         if not can_write(principal, category=current.category, town=current.town):
             return "该企业已由其他单位登记，不在您的管理范围内，无法更新！"
+        refusal = write_refusal(principal, category=values.category, town=values.town)
+        if refusal:
+            return f"{refusal}，无法更新！"
+        old_scope = (current.category, current.town)
         enterprises.assign(current, values)
         current.updated_at = stamp
         try:
             current.save()
         except PutError:
             return "该企业正在被他人修改，请稍后重新导入该行！"
+        enterprises.moved(current, old_scope)
         return "updated"
     try:
         enterprises.insert(enterprises.build(principal, values))

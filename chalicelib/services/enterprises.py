@@ -24,7 +24,7 @@ from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
 from chalicelib.services.scope import READ_ROLES, WRITE_ROLES, can_read, require_role, write_refusal
 from chalicelib.store.models import Enterprise, Staff, UniqueKey
-from chalicelib.store.values import condition_failed, plain
+from chalicelib.store.values import condition_failed, plain, scope_key
 
 MAX_PAGE_SIZE = 500
 
@@ -156,11 +156,22 @@ def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
                 raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业", fields={"name": "该镇街已有同名企业"})
             raise StaleError("该企业信息已被他人修改，请刷新后重试")
         raise
-    if (ent.category, ent.town) != old_scope:
-        from chalicelib.services.staff import rescope
-
-        rescope(ent)
+    moved(ent, old_scope)
     return ent
+
+
+def moved(ent: Enterprise, old_scope: tuple[str, str]) -> None:
+    """Every write of an enterprise (form, import, any later path) ends here: if it moved to another
+    town or category, its staff move with it in the ledger's by-scope index, so the old bureau or town
+    no longer lists them and the new one does."""
+    if (ent.category, ent.town) == old_scope:
+        return
+    target = scope_key(ent.category, ent.town)
+    with Staff.batch_write() as batch:
+        for person in Staff.query(ent.enterprise_id):
+            if person.scope != target:
+                person.town, person.category, person.scope = ent.town, ent.category, target
+                batch.save(person)
 
 
 def list_page(principal: Principal, filters: Filters, *, page: int, page_size: int) -> tuple[list[Enterprise], int]:

@@ -113,7 +113,7 @@ def get_for(principal: Principal, job_id: str) -> ImportJob:
         job = ImportJob.get(job_id)
     except DoesNotExist:
         raise NotFoundError("导入任务不存在")
-    if job.owner != principal.id:
+    if not principal.is_subject(role=job.owner_role, subject=job.owner):
         raise NotFoundError("导入任务不存在")
     return job
 

@@ -15,6 +15,7 @@ from chalicelib.services import audit, staff
 from chalicelib.services.auth import Principal
 from chalicelib.services.scope import can_read, require_role
 from chalicelib.store.models import Enterprise, Staff
+from chalicelib.store.values import scope_key
 
 ROLES = ("admin", "bureau", "town", "taskforce")
 
@@ -32,9 +33,9 @@ def partitions(principal: Principal, category: str, town: str = "") -> list[str]
     if principal.role == "town":
         if town and town != principal.town:
             return []
-        return [staff.scope_key(category, principal.town)]
+        return [scope_key(category, principal.town)]
     towns = [town] if town else list(catalog.TOWNS)
-    return [staff.scope_key(category, t) for t in towns if t in catalog.TOWNS]
+    return [scope_key(category, t) for t in towns if t in catalog.TOWNS]
 
 
 def list_page(principal: Principal, *, category: str, q: str, town: str, page: int,

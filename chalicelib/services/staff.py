@@ -27,7 +27,7 @@ from chalicelib.services.scope import require_role
 from chalicelib.services.security import keyed_hash
 from chalicelib.services.staff_schema import StaffIn, missing_enterprise, parse_staff
 from chalicelib.store.models import Enterprise, Staff
-from chalicelib.store.values import condition_failed, plain
+from chalicelib.store.values import condition_failed, plain, scope_key
 
 MAX_PAGE_SIZE = 500
 NARROW = ["enterprise_id", "person_key", "created_at", "name", "phone", "id_number"]
@@ -36,10 +36,6 @@ NOT_FOUND = "人员不存在或不在您的管理范围内"
 
 def person_key(id_number: str) -> str:
     return keyed_hash("person", id_number)
-
-
-def scope_key(category: str, town: str) -> str:
-    return f"{category}#{town}"
 
 
 def staff_id(person: Staff) -> str:
@@ -247,16 +243,6 @@ def adjust_count(enterprise_id: str, delta: int) -> None:
             condition=Enterprise.enterprise_id.exists())
     except UpdateError:
         pass  # the enterprise was deleted meanwhile
-
-
-def rescope(ent: Enterprise) -> None:
-    """After an enterprise moved town or category, move its staff in the ledger index with it."""
-    with Staff.batch_write() as batch:
-        for person in Staff.query(ent.enterprise_id):
-            if person.scope != scope_key(ent.category, ent.town):
-                person.town, person.category = ent.town, ent.category
-                person.scope = scope_key(ent.category, ent.town)
-                batch.save(person)
 
 
 @dataclass(frozen=True)

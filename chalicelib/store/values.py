@@ -12,3 +12,8 @@ def plain(value) -> dict:
 def condition_failed(exc) -> bool:
     """A PutError / UpdateError / DeleteError caused by the write's condition (not by the service)."""
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def scope_key(category: str, town: str) -> str:
+    """The ledger partition of a staff record (the by-scope index): one category in one town."""
+    return f"{category}#{town}"
