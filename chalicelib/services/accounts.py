@@ -10,7 +10,7 @@ from chalicelib.rules import catalog
 from chalicelib.rules.catalog import ROLE_LABELS, STAFF_ROLES
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.passwords import password_problem
-from chalicelib.rules.text import fold
+from chalicelib.rules.text import TextError, fold
 from chalicelib.services import security
 from chalicelib.services.auth import Principal
 from chalicelib.services.scope import require_role
@@ -41,8 +41,8 @@ def list_accounts(principal: Principal) -> list[Account]:
 
 def create(principal: Principal, data: dict) -> Account:
     require_role(principal, ("admin",))
-    username = fold(data.get("username"))
-    problems = {}
+    problems: dict[str, str] = {}
+    username = _text(data, "username", problems)
     if not _USERNAME.match(username):
         problems["username"] = "用户名为 3-32 位字母、数字、下划线、点或横线"
     password = str(data.get("password") or "")
@@ -105,10 +105,10 @@ def _role_fields(data: dict, problems: dict[str, str]):
     role = str(data.get("role") or "")
     if role not in STAFF_ROLES:
         problems["role"] = "请选择角色"
-    display_name = fold(data.get("display_name"))
+    display_name = _text(data, "display_name", problems)
     if not display_name or len(display_name) > 50:
-        problems["display_name"] = "名称不能为空且不超过50个字"
-    town = fold(data.get("town")) or None
+        problems.setdefault("display_name", "名称不能为空且不超过50个字")
+    town = _text(data, "town", problems) or None
     raw_categories = data.get("categories") or []
     categories = [c for c in raw_categories if isinstance(c, str)] if isinstance(raw_categories, list) else []
     if role == "town":
@@ -122,6 +122,14 @@ def _role_fields(data: dict, problems: dict[str, str]):
     else:
         categories = []
     return role, display_name, town, categories
+
+
+def _text(data: dict, key: str, problems: dict[str, str]) -> str:
+    try:
+        return fold(data.get(key))
+    except TextError as exc:
+        problems[key] = str(exc)
+        return ""
 
 
 def _invalid(problems: dict[str, str]) -> ValidationError:

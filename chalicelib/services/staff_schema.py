@@ -13,7 +13,7 @@ from chalicelib.errors import ValidationError
 from chalicelib.rules import catalog
 from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.phone import normalize_mobile
-from chalicelib.rules.text import clean, fold
+from chalicelib.rules.text import TextError, clean, fold
 from chalicelib.services import form_errors
 
 STAFF_FIELDS: dict[str, str] = {
@@ -60,7 +60,11 @@ def parse_staff(data: Any, *, category: str | None, problems: dict[str, str] | N
     get = data.get
 
     def text(name: str, *, required: bool, limit: int = 0) -> str:
-        value = _text(get(name))
+        try:
+            value = _text(get(name))
+        except TextError as exc:  # a list or an object where text belongs
+            problems.setdefault(name, str(exc))
+            return ""
         if required and not value:
             problems.setdefault(name, "不能为空")
         elif limit and len(value) > limit:
@@ -78,8 +82,8 @@ def parse_staff(data: Any, *, category: str | None, problems: dict[str, str] | N
     if residence_type and residence_type not in _RESIDENCE_TYPES:
         problems.setdefault("residence_type", "不在可选范围内（" + "、".join(catalog.RESIDENCE_TYPES) + "）")
     address = text("address", required=True, limit=_LIMITS["address"])
-    phone = _phone(get("phone"), problems)
-    id_number = _id_number(get("id_number"), problems)
+    phone = _phone(_typed(get("phone"), "phone", problems), problems)
+    id_number = _id_number(_typed(get("id_number"), "id_number", problems), problems)
     extra = get("extra") or {}
     if not isinstance(extra, dict):
         problems["extra"] = "数据格式不正确"
@@ -100,6 +104,14 @@ def missing_enterprise(names: Sequence[str], *, label: str = "企业名称") -> 
     shown = "、".join(names[:5]) + (f"等{len(names)}家" if len(names) > 5 else "")
     verb = "填写" if label == "企业名称" else "选择"
     return f"您管理多家企业，请{verb}{label}（{shown}）"
+
+
+def _typed(value: Any, name: str, problems: dict[str, str]) -> Any:
+    """A list or an object where a phone or an ID number belongs is named, not turned into text."""
+    if isinstance(value, (list, dict, bool)):
+        problems.setdefault(name, "须为文字")
+        return None
+    return value
 
 
 def _text(value: Any) -> str:

@@ -62,3 +62,58 @@ def test_an_account_named_like_a_heads_phone_does_not_own_the_heads_jobs(api, aw
     twin = body["token"]
     assert api.get(f"/api/imports/{job['id']}", token=twin)[0] == 404
     assert api.get(f"/api/imports/{job['id']}/failures", token=twin)[0] == 404
+
+
+JSON_ROUTES = [("POST", "/api/auth/login"), ("POST", "/api/auth/sms"), ("POST", "/api/auth/sms-login"),
+               ("POST", "/api/enterprises"), ("POST", "/api/staff"), ("POST", "/api/accounts"),
+               ("POST", "/api/enterprises/batch-delete"), ("POST", "/api/staff/batch-delete")]
+
+
+def test_deep_json_and_lone_surrogates_get_a_chinese_400_not_a_500(api, login, district, head_login):
+    """Finding 5: a deeply nested body raised RecursionError (500) and a lone surrogate UnicodeEncodeError
+    after seconds of retries."""
+    import time
+
+    head = head_login(HEAD)
+    tokens = {"/api/staff": head, "/api/staff/batch-delete": head}
+    for method, path in JSON_ROUTES:
+        token = tokens.get(path) or login("admin")
+        for raw in ("[" * 100_000, '{"a":' * 50 + "1" + "}" * 50, '{"name": "\\ud800", "username": "\\ud800x"}',
+                    '{"ids": ["\\udfff"], "phone": "138\\ud800"}'):
+            started = time.monotonic()
+            status, body = api.call(method, path, token=token, raw=raw)
+            assert status == 400, (path, raw[:30], status, body)
+            assert any("\u4e00" <= c <= "\u9fff" for c in body["message"]), body
+            assert time.monotonic() - started < 1, (path, "no retries on a value that can never be stored")
+
+
+INVISIBLE = ["\u200b", "\u200d", "\u200c", "\u2060", "\ufeff", "\u00ad", "\u202e", "\x00"]
+
+
+def test_invisible_characters_do_not_make_a_second_enterprise_of_the_same_name(api, login, district):
+    """Finding 6: each of these created a look-alike duplicate of an existing enterprise."""
+    from tests.conftest import enterprise_body
+
+    admin = login("admin")
+    for char in INVISIBLE:
+        name = "南沙速" + char + "递营业部"
+        status, body = api.post("/api/enterprises", token=admin, body=enterprise_body(name=name))
+        assert status == 409, (repr(char), status, body)
+    names = [i["name"] for i in api.get("/api/enterprises?town=南沙街", token=admin)[1]["items"]]
+    assert names.count("南沙速递营业部") == 1 and all(not set(n) & set(INVISIBLE) for n in names)
+
+
+def test_wrong_json_types_are_refused_naming_the_field_not_stored_as_python_text(api, login, district, head_login):
+    from tests.conftest import enterprise_body
+
+    status, body = api.post("/api/staff", token=head_login(HEAD),
+                            body=person(district["express"]["id"], name=["甲"]))
+    assert status == 400 and "name" in body["fields"], body
+    status, body = api.post("/api/enterprises", token=login("admin"),
+                            body=enterprise_body(name={"$ne": None}))
+    assert status == 400 and "name" in body["fields"], body
+    status, body = api.post("/api/accounts", token=login("admin"), body={
+        "username": ["x"], "password": "Nansha#2026x", "role": "admin", "display_name": {"a": 1}})
+    assert status == 400 and {"username", "display_name"} <= set(body["fields"]), body
+    status, body = api.post("/api/auth/login", body={"username": ["admin"], "password": {"$gt": ""}})
+    assert status == 401, body
