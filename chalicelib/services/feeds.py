@@ -275,17 +275,29 @@ def freshness() -> dict:
     return out
 
 
+MAX_NAME = 80  # characters of the uploaded file's name kept in the key (S3 keys end at 1,024 bytes)
+
+
 def upload(kind: str, filename: str, data: bytes) -> str:
-    """The operator's upload (also how the demo drops a feed): the same S3 path a provider uses."""
-    from chalicelib.errors import BadFileError
+    """The operator's upload (also how the demo drops a feed): the same S3 path a provider uses. Bounded
+    like a workbook upload (the body arrives base64 in the Lambda event); larger files are dropped into
+    feeds/ directly, where they are read in blocks whatever their size."""
+    from chalicelib.errors import BadFileError, TooLargeError
+    from chalicelib.config import settings
+    from chalicelib.rules.text import clean
 
     if kind not in KINDS:
         raise BadFileError("数据类型只能是 nat 或 vaccine")
-    name = (filename or "").strip().replace("/", "_") or "feed.csv"
+    limit = settings().max_upload_bytes
+    if len(data) > limit:
+        raise TooLargeError(f"文件超过 {limit >> 20} MB：较大的数据文件请由数据提供方直接放入 S3 的 feeds/{kind}/ 目录")
+    name = clean(filename).replace("/", "_").replace("\\", "_") or "feed.csv"
     if not name.lower().endswith((".csv", ".xlsx")):
         raise BadFileError("只接受 .csv 或 .xlsx 文件")
     if not data:
         raise BadFileError("文件为空")
+    stem, dot, extension = name.rpartition(".")
+    name = f"{stem[:MAX_NAME]}{dot}{extension}"
     key = f"feeds/{kind}/{now().astimezone(SHANGHAI):%Y%m%d-%H%M%S}-{name}"
     storage.put(key, data, content_type="text/csv" if name.lower().endswith(".csv") else "application/octet-stream")
     return key
