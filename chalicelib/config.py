@@ -21,6 +21,7 @@ class Settings:
     session_hours: int
     code_valid_days: int
     max_upload_bytes: int
+    sms_daily_limit: int  # SMS codes the whole system sends a day (each costs money)
     import_writers: int  # parallel DynamoDB writes in an import (moto's server is not thread-safe: 1)
 
     @property
@@ -41,12 +42,13 @@ def settings() -> Settings:
         env.get("CODE_VALID_DAYS", "7"),
         env.get("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024)),  # base64 in the Lambda event must stay under 6 MB
         env.get("IMPORT_WRITERS", "8"),
+        env.get("SMS_DAILY_LIMIT", "5000"),
     )
 
 
 @lru_cache(maxsize=8)
 def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, days, max_upload,
-           writers) -> Settings:
+           writers, sms_daily) -> Settings:
     if not secret:
         if stage not in ("local", "test"):
             raise RuntimeError("APP_SECRET must be set outside the local and test stages")
@@ -62,4 +64,5 @@ def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, 
         code_valid_days=int(days),
         max_upload_bytes=int(max_upload),
         import_writers=max(1, int(writers)),
+        sms_daily_limit=int(sms_daily),
     )

@@ -33,9 +33,6 @@ class DisabledError(DomainError):
     status, code = 403, "DISABLED"
 
 
-class LockedError(DomainError):
-    status, code = 403, "LOCKED"
-
 
 class NotFoundError(DomainError):
     status, code = 404, "NOT_FOUND"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import endpoint, json_body, user_body
+from chalicelib.api.common import client_address, endpoint, json_body, user_body
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations.sms import console_outbox
 from chalicelib.rules.clock import iso
@@ -20,21 +20,28 @@ def _login_body(result: auth.LoginResult) -> dict:
 @endpoint(bp, public=True)
 def login():
     body = json_body(bp)
-    return _login_body(auth.login_with_password(username=str(body.get("username") or ""),
-                                                password=str(body.get("password") or "")))
+    return _login_body(auth.login_with_password(username=_text(body, "username"), password=_text(body, "password"),
+                                                client=client_address(bp)))
 
 
 @bp.route("/api/auth/sms", methods=["POST"])
 @endpoint(bp, public=True)
 def send_code():
-    return auth.request_sms_code(phone=str(json_body(bp).get("phone") or ""))
+    return auth.request_sms_code(phone=_text(json_body(bp), "phone"), client=client_address(bp))
 
 
 @bp.route("/api/auth/sms-login", methods=["POST"])
 @endpoint(bp, public=True)
 def sms_login():
     body = json_body(bp)
-    return _login_body(auth.login_with_code(phone=str(body.get("phone") or ""), code=str(body.get("code") or "")))
+    return _login_body(auth.login_with_code(phone=_text(body, "phone"), code=_text(body, "code"),
+                                            client=client_address(bp)))
+
+
+def _text(body: dict, key: str) -> str:
+    """A credential field: text, or nothing (a list or an object is no password)."""
+    value = body.get(key)
+    return value if isinstance(value, str) else ""
 
 
 @bp.route("/api/auth/logout", methods=["POST"])

@@ -122,6 +122,13 @@ def _check_values(body: dict) -> None:
                 stack.append((item, where, depth + 1))
 
 
+def client_address(bp: Blueprint) -> str:
+    """Who is calling, as API Gateway saw the connection (requestContext.identity.sourceIp; the local
+    server passes its peer). Never a header: X-Forwarded-For is whatever the client wrote."""
+    context = bp.current_request.context or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
+
+
 def query_params(bp: Blueprint) -> dict[str, str]:
     return dict(bp.current_request.query_params or {})
 

@@ -1,9 +1,18 @@
 """Logging in and out: staff by username + password, enterprise heads by phone + SMS code (§2.2).
 
 A head's code is a 6-digit number stored as a keyed hash; it stays usable as a password for
-CODE_VALID_DAYS (the seed: "验证码可作为密码多次使用"). Sending is limited per phone to one a minute and ten
-a Shanghai day; five wrong codes lock the phone for 15 minutes. A phone that heads no enterprise gets the
-same answer and the same limits as one that does, and no code, so the endpoint reveals no accounts.
+CODE_VALID_DAYS (the seed: "验证码可作为密码多次使用"). Abuse is bounded without handing anyone a way to lock
+the real head out:
+- a code dies after five wrong guesses (the head asks for a fresh one; the phone is never locked), so a
+  guess has at most 5 in 1,000,000 chances per code, and codes per phone are limited;
+- codes are sent at most once a minute and ten a Shanghai day per phone, ten an hour per client address,
+  and SMS_DAILY_LIMIT a day in total (each costs money);
+- wrong codes are limited per client address (twenty an hour), whichever phones they name;
+- staff passwords: five wrong within 15 minutes lock the account for the rest of that window, twenty
+  an hour from one client address stop that address; a disabled account answers exactly as a wrong
+  password does.
+A phone that heads no enterprise gets the same answer and the same limits as one that does, and no
+code, so the endpoint reveals no accounts. The client address is API Gateway's sourceIp.
 """
 from __future__ import annotations
 
@@ -17,7 +26,6 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.config import settings
 from chalicelib.errors import (
     DisabledError,
-    LockedError,
     RateLimitedError,
     UnauthenticatedError,
     ValidationError,
@@ -26,14 +34,20 @@ from chalicelib.integrations.sms import sender
 from chalicelib.rules.catalog import ROLE_LABELS
 from chalicelib.rules.clock import local_day, now
 from chalicelib.rules.phone import normalize_mobile
-from chalicelib.services import security
+from chalicelib.services import security, throttle
 from chalicelib.store.models import Account, Enterprise, Session, SmsCode
 from chalicelib.store.values import condition_failed
 
 SEND_INTERVAL = timedelta(seconds=60)
 SENDS_PER_DAY = 10
-MAX_FAILURES = 5
-LOCK_FOR = timedelta(minutes=15)
+MAX_FAILURES = 5  # wrong guesses a code survives
+HOUR = timedelta(hours=1)
+SENDS_PER_CLIENT_HOUR = 10
+CODE_GUESSES_PER_CLIENT_HOUR = 20
+PASSWORD_WINDOW = timedelta(minutes=15)
+PASSWORD_FAILURES_PER_ACCOUNT = 5
+PASSWORD_FAILURES_PER_CLIENT_HOUR = 20
+WRONG_PASSWORD = "用户名或密码错误"
 SMS_SENT_MESSAGE = "验证码已发送，请查收短信（如该号码已登记为企业负责人电话）"
 
 
@@ -65,23 +79,31 @@ class LoginResult:
     principal: Principal
 
 
-def login_with_password(*, username: str, password: str) -> LoginResult:
+def login_with_password(*, username: str, password: str, client: str = "") -> LoginResult:
     username = (username or "").strip()
+    if throttle.count("pw-client", client, window=HOUR) >= PASSWORD_FAILURES_PER_CLIENT_HOUR:
+        raise RateLimitedError("登录失败次数过多，请稍后再试", retry_after=throttle.seconds_left(HOUR))
+    if username and throttle.count("pw-account", username, window=PASSWORD_WINDOW) >= PASSWORD_FAILURES_PER_ACCOUNT:
+        wait = throttle.seconds_left(PASSWORD_WINDOW)
+        raise RateLimitedError(f"密码错误次数过多，该账号已暂时锁定，请 {wait // 60 + 1} 分钟后再试", retry_after=wait)
+    account = None
     try:
-        if not username or len(username) > 64:
-            raise DoesNotExist()
-        account = Account.get(username)
+        if username and len(username) <= 64:
+            account = Account.get(username)
     except DoesNotExist:
+        pass
+    if account is None:
         security.hash_password(password or "x")  # spend the same time as a real check
-        raise UnauthenticatedError("用户名或密码错误")
-    if not security.verify_password(password or "", account.password_hash):
-        raise UnauthenticatedError("用户名或密码错误")
-    if account.disabled:
-        raise DisabledError("该账号已停用，请联系系统运维人员")
+    if account is None or not security.verify_password(password or "", account.password_hash) or account.disabled:
+        # a disabled account answers as a wrong password does: nothing tells which accounts exist
+        throttle.hit("pw-client", client, window=HOUR)
+        if username:
+            throttle.hit("pw-account", username, window=PASSWORD_WINDOW)
+        raise UnauthenticatedError(WRONG_PASSWORD)
     return _open_session(account.username, account.role, account.session_epoch, _staff_principal(account))
 
 
-def request_sms_code(*, phone: str) -> dict:
+def request_sms_code(*, phone: str, client: str = "") -> dict:
     mobile = normalize_mobile(phone)
     if mobile is None:
         raise ValidationError("手机号码格式不正确", fields={"phone": "请输入正确的11位手机号码"})
@@ -94,13 +116,18 @@ def request_sms_code(*, phone: str) -> dict:
     sent_today = record.sent_that_day if record.send_day == today else 0
     if sent_today >= SENDS_PER_DAY:
         raise RateLimitedError("该号码今日获取验证码次数已达上限，请明天再试")
+    if throttle.hit("sms-client", client, window=HOUR) > SENDS_PER_CLIENT_HOUR:
+        raise RateLimitedError("获取验证码过于频繁，请稍后再试", retry_after=throttle.seconds_left(HOUR))
+    if throttle.hit("sms-total", "all", window=timedelta(days=1)) > settings().sms_daily_limit:
+        raise RateLimitedError("今日短信发送量已达系统上限，请明天再试或联系系统运维人员")
     actions = [SmsCode.last_sent_at.set(current), SmsCode.send_day.set(today),
                SmsCode.sent_that_day.set(sent_today + 1)]
     code = None
     if _heads_an_enterprise(mobile):
         code = f"{secrets.randbelow(10**6):06d}"
         actions += [SmsCode.code_hash.set(security.keyed_hash("sms", f"{mobile}:{code}")),
-                    SmsCode.code_valid_until.set(current + timedelta(days=settings().code_valid_days))]
+                    SmsCode.code_valid_until.set(current + timedelta(days=settings().code_valid_days)),
+                    SmsCode.failures.set(0)]
     # The condition makes two simultaneous requests send at most one code.
     condition = (SmsCode.last_sent_at.does_not_exist() if record.last_sent_at is None
                  else SmsCode.last_sent_at == record.last_sent_at)
@@ -115,28 +142,29 @@ def request_sms_code(*, phone: str) -> dict:
     return {"message": SMS_SENT_MESSAGE, "cooldown_seconds": int(SEND_INTERVAL.total_seconds())}
 
 
-def login_with_code(*, phone: str, code: str) -> LoginResult:
+def login_with_code(*, phone: str, code: str, client: str = "") -> LoginResult:
     mobile = normalize_mobile(phone)
     if mobile is None:
         raise ValidationError("手机号码格式不正确", fields={"phone": "请输入正确的11位手机号码"})
+    if throttle.count("code-client", client, window=HOUR) >= CODE_GUESSES_PER_CLIENT_HOUR:
+        raise RateLimitedError("验证码错误次数过多，请稍后再试", retry_after=throttle.seconds_left(HOUR))
     code = (code or "").strip()
     current = now()
     record = _sms_record(mobile)
-    if record.locked_until and record.locked_until > current:
-        minutes = int((record.locked_until - current).total_seconds() // 60) + 1
-        raise LockedError(f"验证码错误次数过多，请 {minutes} 分钟后再试")
     valid = (record.code_hash is not None and record.code_valid_until is not None
              and record.code_valid_until > current
              and secrets.compare_digest(record.code_hash, security.keyed_hash("sms", f"{mobile}:{code}")))
     if not valid:
+        throttle.hit("code-client", client, window=HOUR)
+        if record.code_hash is None:
+            raise UnauthenticatedError("验证码错误或已过期，请重新获取验证码")
         failures = (record.failures or 0) + 1
-        actions = [SmsCode.failures.set(0 if failures >= MAX_FAILURES else failures)]
-        if failures >= MAX_FAILURES:
-            actions.append(SmsCode.locked_until.set(current + LOCK_FOR))
-        record.update(actions=actions)
-        if failures >= MAX_FAILURES:
-            raise LockedError("验证码错误次数过多，该号码已锁定 15 分钟")
-        raise UnauthenticatedError(f"验证码错误或已过期（还可尝试 {MAX_FAILURES - failures} 次）")
+        if failures >= MAX_FAILURES:  # the code dies, the phone does not: a fresh code works at once
+            record.update(actions=[SmsCode.code_hash.remove(), SmsCode.code_valid_until.remove(),
+                                   SmsCode.failures.set(0)])
+            raise UnauthenticatedError("验证码错误次数过多，该验证码已失效，请重新获取验证码")
+        record.update(actions=[SmsCode.failures.set(failures)])
+        raise UnauthenticatedError(f"验证码错误或已过期（该验证码还可尝试 {MAX_FAILURES - failures} 次）")
     if not _heads_an_enterprise(mobile):
         # The enterprise was deleted or its head changed since the code was sent.
         raise UnauthenticatedError("该号码未登记为企业负责人电话，请联系所属委办局或镇街")

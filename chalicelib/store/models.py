@@ -65,7 +65,7 @@ class Session(Model):
 
 
 class SmsCode(Model):
-    """The current login code of a phone, its send counters and its lock."""
+    """The current login code of a phone, its send counters and the wrong guesses it has survived."""
 
     class Meta(metaclass=_LazyTableName):
         base_name = "sms-codes"
@@ -78,7 +78,19 @@ class SmsCode(Model):
     send_day = UnicodeAttribute(null=True)
     sent_that_day = NumberAttribute(default=0)
     failures = NumberAttribute(default=0)
-    locked_until = UTCDateTimeAttribute(null=True)
+
+
+class Throttle(Model):
+    """A counter of attempts in one time window, e.g. codes sent to one client address this hour; it
+    expires with its window (services/throttle.py)."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "throttles"
+        billing_mode = "PAY_PER_REQUEST"
+
+    key = UnicodeAttribute(hash_key=True)  # what#who#window start
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
 
 
 class EnterprisesByTown(GlobalSecondaryIndex):
@@ -350,5 +362,5 @@ class FeedFile(Model):
     by_kind = FeedFiles()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
+ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Throttle, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
                                        HealthRecord, PersonHealth, FeedFile)

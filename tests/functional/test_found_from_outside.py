@@ -132,3 +132,61 @@ def test_any_feed_file_name_is_safe_and_feed_uploads_are_bounded(api, login):
     status, body = api.call("POST", "/api/feeds/upload?kind=nat", token=admin, raw=b"x" * (5 << 20),
                             headers={"Content-Type": "text/csv", "X-Filename": "big.csv"})
     assert status == 413 and "feeds/nat/" in body["message"], body
+
+
+def _from(monkeypatch, address):
+    monkeypatch.setattr("chalice.local.LambdaEventConverter.LOCAL_SOURCE_IP", address)
+
+
+def test_wrong_codes_from_anyone_never_lock_the_real_head_out(api, make_enterprise, sms, monkeypatch):
+    """Finding 3: five wrong codes from anywhere (spelled +86 or full-width) locked the phone, and the
+    head's real code got 403 for 15 minutes."""
+    from datetime import timedelta
+
+    from chalicelib.rules import clock
+
+    make_enterprise(head_phone="13900001111")
+    _from(monkeypatch, "198.51.100.7")
+    assert api.post("/api/auth/sms", body={"phone": "13900001111"})[0] == 200
+    _from(monkeypatch, "203.0.113.66")
+    for spelled in ("+86 139 0000 1111", "１３９００００１１１１", "13900001111", "0086-13900001111", "139-0000-1111"):
+        assert api.post("/api/auth/sms-login", body={"phone": spelled, "code": "000000"})[0] == 401
+    _from(monkeypatch, "198.51.100.7")
+    later = clock.now() + timedelta(minutes=1, seconds=1)
+    monkeypatch.setattr("chalicelib.services.auth.now", lambda: later)
+    assert api.post("/api/auth/sms", body={"phone": "13900001111"})[0] == 200
+    status, body = api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": sms.code_for("13900001111")})
+    assert status == 200, body
+    _from(monkeypatch, "203.0.113.66")  # and the guesser is stopped by address, whichever phones it names
+    for n in range(15):
+        api.post("/api/auth/sms-login", body={"phone": f"1390000{n:04d}", "code": "000000"})
+    status, body = api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": "000000"})
+    assert status == 429 and "稍后" in body["message"]
+
+
+def test_codes_are_limited_per_client_address_and_passwords_lock(api, make_enterprise, login, sms, monkeypatch):
+    """Finding 4: one client had codes sent to 45 phones in a second; 30 wrong passwords then the right
+    one still logged in."""
+    from tests.conftest import PASSWORD
+
+    for n in range(20):
+        make_enterprise(name=f"限流测试{n}号", head_phone=f"1390000{n:04d}")
+    _from(monkeypatch, "203.0.113.9")
+    answers = [api.post("/api/auth/sms", body={"phone": f"1390000{n:04d}"})[0] for n in range(20)]
+    assert answers.count(200) == 10 and answers.count(429) == 10 and len(sms) == 10
+    _from(monkeypatch, "198.51.100.1")
+    assert api.post("/api/auth/sms", body={"phone": "13900000019"})[0] == 200  # another address is not held
+
+    login("admin")  # the fixture's accounts exist
+    _from(monkeypatch, "203.0.113.10")
+    for _ in range(5):
+        assert api.post("/api/auth/login", body={"username": "nanshajie", "password": "wrong-one"})[0] == 401
+    status, body = api.post("/api/auth/login", body={"username": "nanshajie", "password": PASSWORD})
+    assert status == 429 and "锁定" in body["message"]
+    for name in ("huangge", "zhujian", "youzheng"):
+        for _ in range(5):
+            api.post("/api/auth/login", body={"username": name, "password": "wrong-one"})
+    status, body = api.post("/api/auth/login", body={"username": "zhuanban", "password": PASSWORD})
+    assert status == 429  # twenty failures: this address is stopped, even for an account it did not try
+    _from(monkeypatch, "198.51.100.2")
+    assert api.post("/api/auth/login", body={"username": "zhuanban", "password": PASSWORD})[0] == 200
