@@ -29,6 +29,9 @@ export function maskPhone(value) {
 export const PHONE_RE = /^1[3-9]\d{9}$/
 export const PASSWORD_RE = /^(?=.*[A-Za-z])(?=.*\d).{8,}$/
 
+/** The 姓名 column's min-width (px) in every table: five characters on one line (a 4-character name never wraps). */
+export const NAME_MIN_WIDTH = 88
+
 /** What an empty value shows as (health fields not yet matched, optional fields left blank). */
 export const EMPTY_TEXT = '暂无'
 
@@ -57,6 +60,15 @@ export const HEALTH_FIELDS = [
   { key: 'dose2_at', label: '第二针疫苗接种时间', time: true },
   { key: 'dose3_at', label: '第三针疫苗接种时间', time: true },
 ]
+
+/**
+ * A long text as two lines for a narrow table column, broken where it reads well: the health headers
+ * (最近一次核酸 / 检测结果, 第一针疫苗 / 接种时间) and an implied dose (已接种 / （日期不详）).
+ */
+export function twoLines(text) {
+  const m = /^(最近一次核酸|.+疫苗|已接种)(.+)$/.exec(text || '')
+  return m ? [m[1], m[2]] : [text]
+}
 
 /** A NAT result (阴性/阳性/未出结果) is positive. */
 export function isPositive(result) {
