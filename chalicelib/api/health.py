@@ -1,11 +1,11 @@
 """Routes: the head's home (/api/dashboard), one person's NAT and vaccination records (/api/health),
-the operator's 数据接入 (/api/feeds) and 数据更新至 (/api/freshness)."""
+the operator's 数据接入 (/api/feeds, its 失败队列 /api/dead-letters) and 数据更新至 (/api/freshness)."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import endpoint, int_param, json_response, query_params
-from chalicelib.services import dashboard, feeds, health, ledger, staff
+from chalicelib.api.common import endpoint, int_param, json_body, json_response, query_params
+from chalicelib.services import dashboard, dead_letters, feeds, health, ledger, staff
 
 bp = Blueprint(__name__)
 
@@ -65,6 +65,19 @@ def upload_feed(principal):
     key = feeds.upload(query_params(bp).get("kind", ""), unquote(request.headers.get("x-filename", "")),
                        request.raw_body or b"")
     return json_response({"object_key": key}, 202)
+
+
+@bp.route("/api/dead-letters", methods=["GET"])
+@endpoint(bp, roles=("admin",))
+def list_dead_letters(principal):
+    return {"items": dead_letters.listing()}
+
+
+@bp.route("/api/dead-letters/retry", methods=["POST"])
+@endpoint(bp, roles=("admin",))
+def retry_dead_letter(principal):
+    body = json_body(bp)
+    return dead_letters.retry(str(body.get("queue") or ""), str(body.get("id") or ""))
 
 
 @bp.route("/api/feeds/{feed_id}", methods=["GET"])

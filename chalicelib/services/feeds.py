@@ -10,7 +10,8 @@ feeds/vaccine/, ingested once per file, matched to registered people by keyed ID
               ─▶ the report (counts, rejected lines with reasons) ─▶ done | quarantined
 
 A crash halfway leaves the lease to expire; the redelivered event claims the file again and writes the
-same items (records are keyed by person + sampling time + source; state only moves forward).
+same items (records are keyed by person + sampling time + source; state only moves forward). The claim,
+lease and end are services/jobs.py's, shared with import jobs.
 """
 from __future__ import annotations
 
@@ -20,25 +21,24 @@ from datetime import datetime, timedelta
 from typing import Iterator
 from urllib.parse import unquote_plus
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations import storage
 from chalicelib.rules import feeds as rules
 from chalicelib.rules.clock import SHANGHAI, iso, now
-from chalicelib.services import health
+from chalicelib.services import health, jobs
 from chalicelib.services.feed_reader import BadFeedError, Block, csv_blocks, xlsx_blocks
 from chalicelib.services.feed_rows import NO_TIME, RESULTS, Context, NatRows, Report, nat_rows, vaccine_rows
 from chalicelib.services.parallel import in_parallel
 from chalicelib.store.models import FeedFile, HealthRecord, PersonHealth
-from chalicelib.store.values import condition_failed, plain
+from chalicelib.store.values import plain
 
 log = logging.getLogger(__name__)
 KINDS = {"nat": (rules.NAT_ALIASES, rules.NAT_REQUIRED), "vaccine": (rules.VACCINE_ALIASES, rules.VACCINE_REQUIRED)}
 KIND_LABELS = {"nat": "核酸检测", "vaccine": "疫苗接种"}
 WRITE_CHUNK = 5000  # rows whose records are built and written together
 MAX_XLSX_BYTES = 10 << 20  # calamine holds the sheet: ~300,000 rows stay well inside the function's memory
-LEASE = timedelta(minutes=15)
 LATE_AFTER = timedelta(days=1)
 STATUS_LABELS = {"running": "处理中", "done": "已完成", "quarantined": "已隔离", "failed": "失败"}
 
@@ -47,23 +47,26 @@ def feed_id(key: str, etag: str) -> str:
     return hashlib.sha256(f"{key}#{etag}".encode()).hexdigest()[:32]
 
 
-def handle_object(bucket: str, key: str, etag: str = "") -> str:
+def handle_object(bucket: str, key: str, etag: str = "", *, delivery: int = 1) -> str:
     key = unquote_plus(key)
     parts = key.split("/")
     if len(parts) < 3 or parts[0] != "feeds" or parts[1] not in KINDS or not parts[-1]:
         return f"ignored {key}"
     kind = parts[1]
-    record = _claim(feed_id(key, etag), kind, key)
-    if record is None:
+    record = FeedFile(feed_id(key, etag), kind=kind, object_key=key, filename=key.rsplit("/", 1)[-1][:200],
+                      received_at=now())
+    if not jobs.claim(record, create=True):
         return f"feed {key} already handled"
-    try:
-        report = ingest(kind, record.feed_id, _blocks(bucket, key), now())
-    except BadFeedError as exc:
-        storage.move(key, f"quarantine/{key}", bucket=bucket)
-        partial = getattr(exc, "report", None) or Report()
-        before = f"；此前的 {partial.rows_read} 行已按规则处理" if partial.rows_read else ""
-        _finish(record, status="quarantined", message=f"{exc}（文件已移至 quarantine/{key}）{before}", report=partial)
-        return f"feed {key} quarantined: {exc}"
+    with jobs.attempt(record, delivery=delivery):
+        try:
+            report = ingest(kind, record.feed_id, _blocks(bucket, key), now())
+        except BadFeedError as exc:
+            storage.move(key, f"quarantine/{key}", bucket=bucket)
+            partial = getattr(exc, "report", None) or Report()
+            before = f"；此前的 {partial.rows_read} 行已按规则处理" if partial.rows_read else ""
+            _finish(record, status="quarantined", message=f"{exc}（文件已移至 quarantine/{key}）{before}",
+                    report=partial)
+            return f"feed {key} quarantined: {exc}"
     message = (f"读取 {report.rows_read} 行：匹配 {report.matched}，未匹配 {report.unmatched}，"
                f"拒收 {report.rejected}，超过14天 {report.too_old}")
     _finish(record, status="done", message=message, report=report)
@@ -193,30 +196,9 @@ def _blocks(bucket: str, key: str) -> Iterator[Block]:
 # --- the file record ---------------------------------------------------------------------------------
 
 
-def _claim(identifier: str, kind: str, key: str) -> FeedFile | None:
-    current = now()
-    record = FeedFile(identifier, kind=kind, object_key=key, filename=key.rsplit("/", 1)[-1][:200],
-                      received_at=current, lease_until=current + LEASE)
-    try:
-        record.save(condition=FeedFile.feed_id.does_not_exist())
-        return record
-    except PutError as exc:
-        if not condition_failed(exc):
-            raise
-    try:  # the same file again: take it over only if an earlier attempt died (lease expired)
-        record.update(actions=[FeedFile.lease_until.set(current + LEASE)],
-                      condition=(FeedFile.status == "running") & (FeedFile.lease_until < current))
-        return record
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return None
-        raise
-
-
 def _finish(record: FeedFile, *, status: str, message: str, report: Report) -> None:
-    record.update(actions=[
-        FeedFile.status.set(status), FeedFile.message.set(message), FeedFile.finished_at.set(now()),
-        FeedFile.lease_until.remove(), FeedFile.rows_read.set(report.rows_read), FeedFile.matched.set(report.matched),
+    jobs.finish(record, status=status, message=message, actions=[
+        FeedFile.rows_read.set(report.rows_read), FeedFile.matched.set(report.matched),
         FeedFile.unmatched.set(report.unmatched), FeedFile.rejected.set(report.rejected),
         FeedFile.too_old.set(report.too_old), FeedFile.problems.set(report.problems),
         FeedFile.newest_at.set(report.newest) if report.newest else FeedFile.newest_at.remove()])
@@ -224,8 +206,7 @@ def _finish(record: FeedFile, *, status: str, message: str, report: Report) -> N
 
 def fail(record: FeedFile, message: str) -> None:
     """End a file that can no longer be processed (its worker died and the file is gone), with why."""
-    record.update(actions=[FeedFile.status.set("failed"), FeedFile.message.set(message),
-                           FeedFile.finished_at.set(now()), FeedFile.lease_until.remove()])
+    jobs.finish(record, status="failed", message=message)
 
 
 # --- what the console reads --------------------------------------------------------------------------
@@ -245,12 +226,12 @@ def public(record: FeedFile, *, with_problems: bool = False) -> dict:
 
 
 def recent(kind: str, *, limit: int = 50) -> list[FeedFile]:
-    return list(FeedFile.by_kind.query(kind, scan_index_forward=False, limit=limit))
+    return [jobs.settle(f) for f in FeedFile.by_kind.query(kind, scan_index_forward=False, limit=limit)]
 
 
 def get(identifier: str) -> FeedFile:
     try:
-        return FeedFile.get(identifier)
+        return jobs.settle(FeedFile.get(identifier))
     except DoesNotExist:
         raise NotFoundError("数据文件记录不存在")
 

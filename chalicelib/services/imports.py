@@ -7,6 +7,7 @@ conditional write before doing anything:
 
 A redelivered event for a finished job does nothing. A retried job re-applies the same rows; every
 write is an upsert by identity, so the data ends the same (only the created/updated split may shift).
+The claim, lease and end are services/jobs.py's, shared with feed files.
 """
 from __future__ import annotations
 
@@ -17,20 +18,19 @@ from datetime import timedelta
 from typing import Callable
 from urllib.parse import unquote, unquote_plus
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.config import settings
 from chalicelib.errors import BadFileError, DomainError, NotFoundError, TooLargeError
 from chalicelib.integrations import storage
 from chalicelib.rules.clock import iso, now
+from chalicelib.services import jobs
 from chalicelib.services.auth import Principal, principal_for
 from chalicelib.store.models import ImportJob
-from chalicelib.store.values import condition_failed
 from chalicelib.workbooks.enterprise_book import XLSX
 from chalicelib.workbooks.safety import check_xlsx
 from chalicelib.workbooks.writer import write_table
 
-LEASE = timedelta(minutes=15)
 KEEP_JOBS = timedelta(days=30)
 STATUS_LABELS = {"queued": "排队中", "running": "导入中", "done": "已完成", "failed": "失败"}
 
@@ -71,8 +71,8 @@ def start(principal: Principal, *, kind: str, filename: str, data: bytes) -> Imp
     return job
 
 
-def handle_object(bucket: str, key: str) -> str:
-    """Run the import an S3 event announces. Returns what happened, for the log."""
+def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
+    """Run the import an S3 event announces (`delivery`: SQS's receive count). Returns what happened."""
     key = unquote_plus(key)
     parts = key.split("/")
     if len(parts) != 3 or parts[0] != "uploads" or not parts[2].endswith(".xlsx"):
@@ -82,16 +82,22 @@ def handle_object(bucket: str, key: str) -> str:
         job = ImportJob.get(job_id, consistent_read=True)
     except DoesNotExist:
         return f"no job for {key}"
-    if not _claim(job):
+    if not jobs.claim(job):
         return f"job {job_id} already {job.status}"
-    try:
-        principal = principal_for(job.owner, job.owner_role)
-        data = storage.get(key, bucket=bucket)
-        check_xlsx(data)
-        outcome = _processors[job.kind](principal, data, _progress_of(job))
-    except DomainError as exc:
-        _finish(job, status="failed", message=exc.message)
-        return f"job {job_id} failed: {exc.message}"
+    with jobs.attempt(job, delivery=delivery):
+        try:
+            principal = principal_for(job.owner, job.owner_role)
+            data = storage.get(key, bucket=bucket)
+            check_xlsx(data)
+            outcome = _processors[job.kind](principal, data, _progress_of(job))
+        except DomainError as exc:
+            _finish(job, status="failed", message=exc.message)
+            return f"job {job_id} failed: {exc.message}"
+        return _conclude(job, outcome)
+
+
+def _conclude(job: ImportJob, outcome: Outcome) -> str:
+    job_id = job.job_id
     failure_key = None
     if outcome.failures:
         failure_key = f"results/{job_id}-failures.xlsx"
@@ -115,7 +121,7 @@ def get_for(principal: Principal, job_id: str) -> ImportJob:
         raise NotFoundError("导入任务不存在")
     if not principal.is_subject(role=job.owner_role, subject=job.owner):
         raise NotFoundError("导入任务不存在")
-    return job
+    return jobs.settle(job)
 
 
 def failures_for(principal: Principal, job_id: str) -> bytes:
@@ -156,24 +162,6 @@ def _as_text(value: object) -> object:
     return "" if value is None else value
 
 
-def _claim(job: ImportJob) -> bool:
-    current = now()
-    try:
-        job.update(actions=[ImportJob.status.set("running"), ImportJob.lease_until.set(current + LEASE)],
-                   condition=(ImportJob.status == "queued")
-                   | ((ImportJob.status == "running") & (ImportJob.lease_until < current)))
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            job.refresh(consistent_read=True)
-            return False
-        raise
-
-
 def _finish(job: ImportJob, *, status: str, message: str, **counts) -> None:
-    actions = [ImportJob.status.set(status), ImportJob.message.set(message), ImportJob.finished_at.set(now()),
-               ImportJob.lease_until.remove()]
-    for name, value in counts.items():
-        if value is not None:
-            actions.append(getattr(ImportJob, name).set(value))
-    job.update(actions=actions)
+    jobs.finish(job, status=status, message=message,
+                actions=[getattr(ImportJob, name).set(value) for name, value in counts.items() if value is not None])

@@ -238,8 +238,9 @@ class ImportJob(Model):
     owner_role = UnicodeAttribute()
     filename = UnicodeAttribute()
     object_key = UnicodeAttribute()
-    status = UnicodeAttribute(default="queued")  # queued → running → done | failed
+    status = UnicodeAttribute(default="queued")  # queued → running → done | failed (services/jobs.py)
     lease_until = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)  # deliveries that claimed it
     total = NumberAttribute(default=0)
     processed = NumberAttribute(default=0)  # rows handled so far, for the progress bar
     created = NumberAttribute(default=0)
@@ -346,8 +347,9 @@ class FeedFile(Model):
     kind = UnicodeAttribute()
     object_key = UnicodeAttribute()
     filename = UnicodeAttribute()
-    status = UnicodeAttribute(default="running")  # running → done | quarantined | failed
+    status = UnicodeAttribute(default="running")  # running → done | quarantined | failed (services/jobs.py)
     lease_until = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)  # deliveries that claimed it
     received_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
     rows_read = NumberAttribute(default=0)

@@ -190,3 +190,79 @@ def test_codes_are_limited_per_client_address_and_passwords_lock(api, make_enter
     assert status == 429  # twenty failures: this address is stopped, even for an account it did not try
     _from(monkeypatch, "198.51.100.2")
     assert api.post("/api/auth/login", body={"username": "zhuanban", "password": PASSWORD})[0] == 200
+
+
+def _fail_every_delivery(api, aws, monkeypatch, token):
+    """A staff import whose processor hits an unexpected error (a bug, not bad data) on every delivery."""
+    import boto3
+
+    import app as application
+    from chalicelib.services import imports
+    from tests.functional.test_staff_import import HEADER as STAFF_HEADER, row, upload
+
+    def broken(*_):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(imports._processors, "staff", broken)
+    status, job = upload(api, token, workbook([row(1, "甲")], header=STAFF_HEADER))
+    assert status == 202
+    sqs = boto3.client("sqs")
+    url = aws.queues["ImportQueue"]
+    body = next(m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+                if "uploads" in m["Body"])
+    seen = []
+    for delivery in range(1, 6):
+        record = {"messageId": f"m{delivery}", "receiptHandle": "r", "body": body, "eventSource": "aws:sqs",
+                  "attributes": {"ApproximateReceiveCount": str(delivery)}, "messageAttributes": {},
+                  "eventSourceARN": "arn", "awsRegion": "us-east-1"}
+        try:
+            application.on_upload({"Records": [record]}, None)
+        except RuntimeError:
+            pass
+        seen.append(api.get(f"/api/imports/{job['id']}", token=token)[1])
+    return job, body, seen
+
+
+def test_an_unexpected_error_ends_the_job_failed_on_its_last_delivery(api, aws, district, head_login, monkeypatch):
+    """Finding 8: an exception other than a domain error left the job 导入中 for good."""
+    job, _, seen = _fail_every_delivery(api, aws, monkeypatch, head_login(HEAD))
+    assert [s["status"] for s in seen] == ["running"] * 4 + ["failed"]
+    assert "5 次" in seen[-1]["message"] and "运维" in seen[-1]["message"]
+
+
+def test_a_lease_that_ran_out_after_the_last_delivery_ends_failed_when_read(api, aws, district, head_login):
+    from datetime import timedelta
+
+    from chalicelib.rules.clock import now
+    from chalicelib.store.models import ImportJob
+    from tests.functional.test_staff_import import HEADER as STAFF_HEADER, row, upload
+
+    token = head_login(HEAD)
+    _, job = upload(api, token, workbook([row(1, "甲")], header=STAFF_HEADER))
+    ImportJob(job["id"]).update(actions=[ImportJob.status.set("running"), ImportJob.attempts.set(5),
+                                         ImportJob.lease_until.set(now() - timedelta(seconds=1))])
+    answer = api.get(f"/api/imports/{job['id']}", token=token)[1]
+    assert answer["status"] == "failed" and "超时" in answer["message"]
+
+
+def test_dead_letters_are_listed_for_the_operator_and_can_be_retried(api, aws, district, head_login, login,
+                                                                     monkeypatch):
+    import boto3
+
+    token = head_login(HEAD)
+    job, body, _ = _fail_every_delivery(api, aws, monkeypatch, token)
+    sqs = boto3.client("sqs")
+    dlq = sqs.get_queue_url(QueueName="sentinel-local-imports-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody=body)  # where SQS moves it after the fifth receive
+    admin = login("admin")
+    assert api.get("/api/dead-letters", token=token)[0] == 403
+    items = api.get("/api/dead-letters", token=admin)[1]["items"]
+    assert [(i["queue"], i["status"]) for i in items] == [("imports", "failed")]
+    assert "5 次" in items[0]["message"]
+    monkeypatch.undo()  # the bug is fixed
+    status, answer = api.post("/api/dead-letters/retry", token=admin, body={"queue": "imports", "id": items[0]["id"]})
+    assert status == 200, answer
+    assert api.get(f"/api/imports/{job['id']}", token=token)[1]["status"] == "queued"
+    deliver(aws)
+    assert api.get(f"/api/imports/{job['id']}", token=token)[1]["status"] == "done"
+    assert api.get("/api/dead-letters", token=admin)[1]["items"] == []
