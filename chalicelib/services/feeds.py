@@ -67,8 +67,9 @@ def handle_object(bucket: str, key: str, etag: str = "", *, delivery: int = 1) -
             _finish(record, status="quarantined", message=f"{exc}（文件已移至 quarantine/{key}）{before}",
                     report=partial)
             return f"feed {key} quarantined: {exc}"
-    message = (f"读取 {report.rows_read} 行：匹配 {report.matched}，未匹配 {report.unmatched}，"
-               f"拒收 {report.rejected}，超过14天 {report.too_old}")
+    message = f"读取 {report.rows_read} 行：匹配 {report.matched}，未匹配 {report.unmatched}，拒收 {report.rejected}"
+    if kind == "nat":  # only samples older than the 14 days kept are dropped; a dose is kept whatever its date
+        message += f"，超过14天 {report.too_old}"
     _finish(record, status="done", message=message, report=report)
     return f"feed {key} done: {message}"
 

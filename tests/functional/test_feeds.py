@@ -58,6 +58,7 @@ def test_gbk_nat_csv_is_matched_and_reported_with_line_numbers(api, aws, login, 
     report = feed_files(api, login)[0]
     assert (report["status"], report["rows_read"], report["matched"], report["unmatched"], report["rejected"],
             report["too_old"]) == ("done", 8, 3, 1, 3, 1), report
+    assert report["message"].endswith("，超过14天 1")
     detail = api.get(f"/api/feeds/{report['id']}", token=login("admin"))[1]
     assert [p["line"] for p in detail["problems"]] == [6, 7, 8]
     assert "校验位错误" in detail["problems"][0]["reason"] and "不是有效的时间" in detail["problems"][1]["reason"]
@@ -103,6 +104,7 @@ def test_vaccination_xlsx_and_implied_doses(api, aws, login, people):
     feed(aws)
     report = feed_files(api, login, "vaccine")[0]
     assert (report["matched"], report["rejected"]) == (3, 1)
+    assert "超过14天" not in report["message"]  # a NAT notion: doses are kept whatever their date
     rows = {i["name"]: i["health"] for i in api.get("/api/ledger?category=express", token=login("admin"))[1]["items"]}
     assert (rows["甲"]["dose1_at"], rows["甲"]["dose2_at"], rows["甲"]["dose3_at"]) == ("2021-05-01", "2021-06-01", None)
     assert rows["乙"]["dose3_at"] == "2022-03-01" and rows["乙"]["dose1_at"] == rows["乙"]["dose2_at"] == "已接种（日期不详）"
