@@ -10,7 +10,7 @@ import os
 
 from chalice import Chalice, Cron
 
-from chalicelib.api import accounts, auth, enterprises, health, lists, staff
+from chalicelib.api import accounts, auth, edge, enterprises, health, lists, staff
 from chalicelib.events import handle_feed_messages, handle_upload_messages
 from chalicelib.services import matcher
 from chalicelib.workbooks.enterprise_book import XLSX
@@ -21,6 +21,7 @@ app.api.binary_types.extend([XLSX, "text/csv"])
 
 for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp, health.bp):
     app.register_blueprint(blueprint)
+edge.register(app)
 
 # Queue names are per stage; `make package` exports SENTINEL_STAGE before `chalice package`.
 IMPORT_QUEUE = f"sentinel-{os.environ.get('SENTINEL_STAGE', 'dev')}-imports"

@@ -53,6 +53,9 @@ def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, 
         if stage not in ("local", "test"):
             raise RuntimeError("APP_SECRET must be set outside the local and test stages")
         secret = "local-development-secret-not-for-production"
+    if sms_sender == "console" and stage not in ("local", "test"):
+        # the console sender prints codes and keeps them for the dev outbox: never where heads are real
+        raise RuntimeError("SMS_SENDER=console is only for the local and test stages")
     return Settings(
         stage=stage,
         table_prefix=table_prefix,

@@ -21,6 +21,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+# The pages: scripts only from this origin (the built bundles; no inline script), never framed. Element
+# Plus and Vant set style attributes, hence 'unsafe-inline' for styles only.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+                               "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 _CONTEXT = multiprocessing.get_context("spawn")  # a clean interpreter: never fork a process with threads
 
 
@@ -34,6 +44,7 @@ def _serve_requests(connection) -> None:
     from chalice.local import LocalGateway, LocalGatewayException
 
     import app as application
+    from chalicelib.api.edge import API_HEADERS
 
     gateway = LocalGateway(application.app, Config(chalice_stage="local", config_from_disk={}))
     connection.send("ready")
@@ -48,7 +59,11 @@ def _serve_requests(connection) -> None:
             answer = (response["statusCode"], response["headers"], response["body"],
                       bool(response.get("isBase64Encoded")))
         except LocalGatewayException as exc:
-            answer = (exc.CODE, exc.headers, exc.body or b"", False)
+            # API Gateway's own answer for a path no route has; in Chinese, as everything else
+            body = json.dumps({"code": "NOT_FOUND", "message": "接口不存在"}, ensure_ascii=False) \
+                if exc.CODE == 403 else (exc.body or b"")
+            answer = (404 if exc.CODE == 403 else exc.CODE,
+                      {"Content-Type": "application/json; charset=utf-8", **API_HEADERS}, body, False)
         connection.send(answer)
 
 
@@ -109,11 +124,14 @@ class ApiPool:
 def make_handler(pool: ApiPool, dist: Path):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        server_version = "sentinel"
-        sys_version = ""
 
         def log_message(self, fmt, *args):  # quiet: the terminal shows SMS codes and job results
             pass
+
+        def send_response(self, code, message=None):  # no Server banner naming the software and versions
+            self.log_request(code)
+            self.send_response_only(code, message)
+            self.send_header("Date", self.date_time_string())
 
         def _api(self):
             length = int(self.headers.get("content-length") or 0)
@@ -145,13 +163,15 @@ def make_handler(pool: ApiPool, dist: Path):
             if not str(target).startswith(str(dist.resolve())) or not target.is_file():
                 target = dist / "index.html"
             if not target.is_file():
-                self.send_error(503, "frontend not built: run make run")
+                self._plain(503, "前端尚未构建：请运行 make run")
                 return
             data = target.read_bytes()
             self.send_response(200)
             self.send_header("Content-Type", mimetypes.guess_type(target.name)[0] or "application/octet-stream")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-cache" if target.suffix == ".html" else "max-age=3600")
+            for name, value in PAGE_HEADERS.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -161,7 +181,17 @@ def make_handler(pool: ApiPool, dist: Path):
             elif self.command in ("GET", "HEAD"):
                 self._static()
             else:
-                self.send_error(405)
+                self._plain(405, "不支持此请求方法")
+
+        def _plain(self, status: int, text: str):
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in PAGE_HEADERS.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
 

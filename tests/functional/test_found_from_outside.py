@@ -266,3 +266,41 @@ def test_dead_letters_are_listed_for_the_operator_and_can_be_retried(api, aws, d
     deliver(aws)
     assert api.get(f"/api/imports/{job['id']}", token=token)[1]["status"] == "done"
     assert api.get("/api/dead-letters", token=admin)[1]["items"] == []
+
+
+def test_answers_carry_security_headers_and_framework_refusals_are_chinese(api, district, head_login):
+    """Findings 9 (a download without an Accept header got Chalice's English 400) and 11 (no CSP, nosniff,
+    frame-ancestors or Referrer-Policy on any answer)."""
+    token = head_login(HEAD)
+    for method, path, headers in (("GET", "/api/staff/template", {"Accept": ""}), ("DELETE", "/api/staff", {}),
+                                  ("POST", "/api/staff/import", {"Content-Type": "text/plain"}),
+                                  ("GET", "/api/staff", {})):
+        response = getattr(api.client.http, method.lower())(
+            path, headers={"Authorization": f"Bearer {token}", **headers}, body=b"x" if method == "POST" else None)
+        names = {k.lower(): v for k, v in response.headers.items()}
+        assert names["x-content-type-options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in names["content-security-policy"], path
+        assert names["referrer-policy"] == "no-referrer", path
+        if response.status_code >= 400:
+            message = __import__("json").loads(response.body)["message"]
+            assert all(not ("a" <= c.lower() <= "z") for c in message.split("（")[0]), message
+
+
+def test_the_dev_sms_outbox_cannot_exist_outside_the_local_stage(monkeypatch):
+    import pytest as _pytest
+
+    from chalicelib.config import settings
+    from chalicelib.integrations.sms import console_outbox
+
+    monkeypatch.setenv("STAGE", "dev")
+    monkeypatch.setenv("APP_SECRET", "x" * 32)
+    monkeypatch.setenv("SMS_SENDER", "sns")
+    assert console_outbox() is None  # the route answers 404 仅本地环境提供 on it
+    monkeypatch.setenv("SMS_SENDER", "console")  # a misconfigured stage does not start, rather than leak codes
+    with _pytest.raises(RuntimeError):
+        settings()
+    import json as _json
+    from local.stack import ROOT
+
+    stages = _json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]
+    assert all(stages[s]["environment_variables"]["SMS_SENDER"] == "sns" for s in stages if s != "local")
