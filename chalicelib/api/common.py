@@ -11,6 +11,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
+from chalicelib.services import audit
 from chalicelib.services.auth import Principal, authenticate, head_display_name, head_names
 from chalicelib.services.enterprises import enterprises_of_head
 from chalicelib.services.scope import require_role
@@ -50,6 +51,9 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
+            request = bp.current_request
+            bound = audit.bind(client_address(bp), request.headers.get("user-agent") or "")
+            principal = None
             try:
                 if public:
                     result = view(*args, **kwargs)
@@ -59,12 +63,17 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
                         require_role(principal, roles)
                     result = view(principal, *args, **kwargs)
             except DomainError as exc:
+                if principal is not None and _refusal(exc):
+                    audit.record(principal, action="拒绝访问", target=f"{request.method} {request.path}",
+                                 outcome="拒绝")
                 return error_response(exc)
             except TextError as exc:  # a non-text value where text belongs, outside a schema that names it
                 return error_response(ValidationError(f"请求内容中有字段{exc}"))
             except Exception:  # noqa: BLE001 - a bug: log it, answer in Chinese, never leak a trace
                 log.exception("unhandled error in %s", view.__name__)
                 return json_response({"code": "INTERNAL", "message": "服务器内部错误，请稍后重试或联系系统运维人员"}, 500)
+            finally:
+                audit.unbind(bound)
             if isinstance(result, Response):
                 return result
             return json_response(result)
@@ -72,6 +81,11 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
         return wrapper
 
     return decorate
+
+
+def _refusal(exc: DomainError) -> bool:
+    """A signed-in caller reaching for what is not theirs: a role refusal, or an object outside scope."""
+    return exc.status == 403 or (exc.status == 404 and "管理范围" in exc.message)
 
 
 def bearer_token(bp: Blueprint) -> str | None:
@@ -154,6 +168,17 @@ def user_body(principal: Principal) -> dict:
     return body
 
 
+def principal_scope(principal: Principal) -> str:
+    """The caller's own scope in words, for the audit log: 南沙街 / 快递物流、农贸市场 / 全区 / a head's phone."""
+    if principal.role == "town":
+        return principal.town or ""
+    if principal.role == "bureau":
+        return "、".join(audit.scope_words(c) for c in principal.categories)
+    if principal.role == "head":
+        return "本人负责的企业"
+    return "全区"
+
+
 def start_import(bp: Blueprint, principal: Principal, kind: str) -> Response:
     """The uploaded workbook (raw body, X-Filename header) becomes an import job: 202 with the job."""
     from chalicelib.services import imports
@@ -161,4 +186,6 @@ def start_import(bp: Blueprint, principal: Principal, kind: str) -> Response:
     request = bp.current_request
     job = imports.start(principal, kind=kind, filename=request.headers.get("x-filename", ""),
                         data=request.raw_body or b"")
+    audit.record(principal, action="导入企业信息" if kind == "enterprises" else "导入员工信息",
+                 target=job.filename, scope=principal_scope(principal))
     return json_response(imports.public(job), 202)

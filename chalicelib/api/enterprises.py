@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import (endpoint, int_param, json_body, json_response, query_params, start_import,
+from chalicelib.api.common import (endpoint, principal_scope, int_param, json_body, json_response, query_params, start_import,
                                    xlsx_response)
 from chalicelib.rules import catalog
 from chalicelib.services import audit, enterprises, imports
@@ -35,6 +35,7 @@ def list_enterprises(principal):
 @endpoint(bp, roles=WRITE_ROLES)
 def create_enterprise(principal):
     ent = enterprises.create(principal, json_body(bp))
+    audit.record(principal, action="新增企业", target=ent.name, scope=audit.scope_words(ent.category, ent.town), rows=1)
     return json_response(enterprises.public(ent, full_phone=True), 201)
 
 
@@ -58,8 +59,8 @@ def import_enterprises(principal):
 def export_enterprises(principal):
     filters = _filters()
     rows = [enterprises.public(e, full_phone=True) for e in enterprises.list_all(principal, filters)]
-    scope = principal.town or "、".join(principal.categories) or "全区"
-    audit.record(principal, action="导出企业信息", target=filters.q or None, scope=scope, rows=len(rows))
+    audit.record(principal, action="导出企业信息", target=filters.q or None, scope=principal_scope(principal),
+                 rows=len(rows))
     return xlsx_response(enterprise_book.export(rows), "企业信息.xlsx")
 
 
@@ -73,7 +74,10 @@ def delete_preview(principal):
 @endpoint(bp, roles=WRITE_ROLES)
 def batch_delete(principal):
     body = json_body(bp)
-    return enterprises.batch_delete(principal, body.get("ids"), confirm_staff=body.get("confirm_staff") is True)
+    answer = enterprises.batch_delete(principal, body.get("ids"), confirm_staff=body.get("confirm_staff") is True)
+    audit.record(principal, action="删除企业", target=f"连同员工 {answer['staff_deleted']} 人",
+                 scope=principal_scope(principal), rows=answer["deleted"])
+    return answer
 
 
 @bp.route("/api/enterprises/{enterprise_id}", methods=["GET"])
@@ -85,7 +89,9 @@ def get_enterprise(principal, enterprise_id):
 @bp.route("/api/enterprises/{enterprise_id}", methods=["PUT"])
 @endpoint(bp, roles=WRITE_ROLES)
 def update_enterprise(principal, enterprise_id):
-    return enterprises.public(enterprises.update(principal, enterprise_id, json_body(bp)), full_phone=True)
+    ent = enterprises.update(principal, enterprise_id, json_body(bp))
+    audit.record(principal, action="修改企业", target=ent.name, scope=audit.scope_words(ent.category, ent.town), rows=1)
+    return enterprises.public(ent, full_phone=True)
 
 
 @bp.route("/api/imports/{job_id}", methods=["GET"])
@@ -97,4 +103,6 @@ def get_import(principal, job_id):
 @bp.route("/api/imports/{job_id}/failures", methods=["GET"])
 @endpoint(bp)
 def import_failures(principal, job_id):
-    return xlsx_response(imports.failures_for(principal, job_id), "导入失败数据.xlsx")
+    data = imports.failures_for(principal, job_id)
+    audit.record(principal, action="下载导入失败数据", target=job_id)
+    return xlsx_response(data, "导入失败数据.xlsx")

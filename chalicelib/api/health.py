@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.common import endpoint, int_param, json_body, json_response, query_params
-from chalicelib.services import dashboard, dead_letters, feeds, health, ledger, staff
+from chalicelib.services import audit, dashboard, dead_letters, feeds, health, ledger, staff
 
 bp = Blueprint(__name__)
 
@@ -33,10 +33,12 @@ def bucket_people(principal):
 def person_health(principal, staff_id):
     """查看核酸 (last 7 days) and 疫苗接种 of one registered person, within the caller's scope."""
     if principal.role == "head":
-        person, ent = staff.get(principal, staff_id)
+        person, ent = staff.get(principal, staff_id, audited=False)
         body = staff.public(person, ent, health_state=health.of(health.for_people([person.person_key]), person.person_key))
     else:
-        body = ledger.get(principal, staff_id)
+        body = ledger.get(principal, staff_id, audited=False)
+    audit.record(principal, action="查看核酸与疫苗接种记录", target=body.get("name"),
+                 scope=body.get("enterprise_name") or "", rows=1)
     return {"person": body, **health.records(staff.split_id(staff_id)[1]), "freshness": feeds.freshness()}
 
 
@@ -64,6 +66,7 @@ def upload_feed(principal):
 
     key = feeds.upload(query_params(bp).get("kind", ""), unquote(request.headers.get("x-filename", "")),
                        request.raw_body or b"")
+    audit.record(principal, action="上传数据文件", target=key.rsplit("/", 1)[-1], scope=key.split("/")[1])
     return json_response({"object_key": key}, 202)
 
 
@@ -77,7 +80,9 @@ def list_dead_letters(principal):
 @endpoint(bp, roles=("admin",))
 def retry_dead_letter(principal):
     body = json_body(bp)
-    return dead_letters.retry(str(body.get("queue") or ""), str(body.get("id") or ""))
+    answer = dead_letters.retry(str(body.get("queue") or ""), str(body.get("id") or ""))
+    audit.record(principal, action="重试失败消息", target=str(body.get("id") or ""), scope=str(body.get("queue") or ""))
+    return answer
 
 
 @bp.route("/api/feeds/{feed_id}", methods=["GET"])

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import (endpoint, int_param, json_body, json_response, query_params, start_import,
+from chalicelib.api.common import (endpoint, int_param, json_body, json_response, principal_scope, query_params,
+                                   start_import,
                                    xlsx_response)
 from chalicelib.services import audit, ledger, staff
 from chalicelib.services.staff_import import KIND as STAFF_IMPORT
@@ -38,6 +39,7 @@ def list_staff(principal):
 @endpoint(bp, roles=HEAD)
 def create_staff(principal):
     person, ent = staff.create(principal, json_body(bp))
+    audit.record(principal, action="新增员工", target=person.name, scope=ent.name, rows=1)
     return json_response(staff.public(person, ent, full=True), 201)
 
 
@@ -68,7 +70,9 @@ def export_staff(principal):
 @bp.route("/api/staff/batch-delete", methods=["POST"])
 @endpoint(bp, roles=HEAD)
 def delete_staff(principal):
-    return {"deleted": staff.batch_delete(principal, json_body(bp).get("ids"))}
+    deleted = staff.batch_delete(principal, json_body(bp).get("ids"))
+    audit.record(principal, action="删除员工", scope=principal_scope(principal), rows=deleted)
+    return {"deleted": deleted}
 
 
 @bp.route("/api/staff/{staff_id}", methods=["GET"])
@@ -82,6 +86,7 @@ def get_staff(principal, staff_id):
 @endpoint(bp, roles=HEAD)
 def update_staff(principal, staff_id):
     person, ent = staff.update(principal, staff_id, json_body(bp))
+    audit.record(principal, action="修改员工", target=person.name, scope=ent.name, rows=1)
     return staff.public(person, ent, full=True)
 
 

@@ -34,7 +34,7 @@ from chalicelib.integrations.sms import sender
 from chalicelib.rules.catalog import ROLE_LABELS
 from chalicelib.rules.clock import local_day, now
 from chalicelib.rules.phone import normalize_mobile
-from chalicelib.services import security, throttle
+from chalicelib.services import audit, security, throttle
 from chalicelib.store.models import Account, Enterprise, Session, SmsCode
 from chalicelib.store.values import condition_failed
 
@@ -82,9 +82,11 @@ class LoginResult:
 def login_with_password(*, username: str, password: str, client: str = "") -> LoginResult:
     username = (username or "").strip()
     if throttle.count("pw-client", client, window=HOUR) >= PASSWORD_FAILURES_PER_CLIENT_HOUR:
+        audit.record(action="登录被限制（该地址失败次数过多）", actor=username, outcome="拒绝")
         raise RateLimitedError("登录失败次数过多，请稍后再试", retry_after=throttle.seconds_left(HOUR))
     if username and throttle.count("pw-account", username, window=PASSWORD_WINDOW) >= PASSWORD_FAILURES_PER_ACCOUNT:
         wait = throttle.seconds_left(PASSWORD_WINDOW)
+        audit.record(action="登录被限制（账号已暂时锁定）", actor=username, outcome="拒绝")
         raise RateLimitedError(f"密码错误次数过多，该账号已暂时锁定，请 {wait // 60 + 1} 分钟后再试", retry_after=wait)
     account = None
     try:
@@ -99,8 +101,12 @@ def login_with_password(*, username: str, password: str, client: str = "") -> Lo
         throttle.hit("pw-client", client, window=HOUR)
         if username:
             throttle.hit("pw-account", username, window=PASSWORD_WINDOW)
+        audit.record(action="登录失败", actor=username, role=account.role if account else None,
+                     target="账号已停用" if account is not None and account.disabled else None, outcome="失败")
         raise UnauthenticatedError(WRONG_PASSWORD)
-    return _open_session(account.username, account.role, account.session_epoch, _staff_principal(account))
+    result = _open_session(account.username, account.role, account.session_epoch, _staff_principal(account))
+    audit.record(result.principal, action="登录")
+    return result
 
 
 def request_sms_code(*, phone: str, client: str = "") -> dict:
@@ -117,6 +123,7 @@ def request_sms_code(*, phone: str, client: str = "") -> dict:
     if sent_today >= SENDS_PER_DAY:
         raise RateLimitedError("该号码今日获取验证码次数已达上限，请明天再试")
     if throttle.hit("sms-client", client, window=HOUR) > SENDS_PER_CLIENT_HOUR:
+        audit.record(action="获取验证码被限制（该地址请求过多）", actor=mobile, role="head", outcome="拒绝")
         raise RateLimitedError("获取验证码过于频繁，请稍后再试", retry_after=throttle.seconds_left(HOUR))
     if throttle.hit("sms-total", "all", window=timedelta(days=1)) > settings().sms_daily_limit:
         raise RateLimitedError("今日短信发送量已达系统上限，请明天再试或联系系统运维人员")
@@ -137,6 +144,8 @@ def request_sms_code(*, phone: str, client: str = "") -> dict:
         if condition_failed(exc):
             raise RateLimitedError("验证码发送过于频繁，请稍后再试") from exc
         raise
+    audit.record(action="获取验证码", actor=mobile, role="head",
+                 target=None if code is not None else "该号码未登记为企业负责人电话，未发送")
     if code is not None:
         sender().send(mobile, f"【智慧南沙】您的登录验证码为{code}，{settings().code_valid_days}天内可重复使用，请勿泄露。")
     return {"message": SMS_SENT_MESSAGE, "cooldown_seconds": int(SEND_INTERVAL.total_seconds())}
@@ -147,6 +156,7 @@ def login_with_code(*, phone: str, code: str, client: str = "") -> LoginResult:
     if mobile is None:
         raise ValidationError("手机号码格式不正确", fields={"phone": "请输入正确的11位手机号码"})
     if throttle.count("code-client", client, window=HOUR) >= CODE_GUESSES_PER_CLIENT_HOUR:
+        audit.record(action="验证码登录被限制（该地址错误次数过多）", actor=mobile, role="head", outcome="拒绝")
         raise RateLimitedError("验证码错误次数过多，请稍后再试", retry_after=throttle.seconds_left(HOUR))
     code = (code or "").strip()
     current = now()
@@ -156,12 +166,14 @@ def login_with_code(*, phone: str, code: str, client: str = "") -> LoginResult:
              and secrets.compare_digest(record.code_hash, security.keyed_hash("sms", f"{mobile}:{code}")))
     if not valid:
         throttle.hit("code-client", client, window=HOUR)
+        audit.record(action="登录失败", actor=mobile, role="head", target="验证码错误或已过期", outcome="失败")
         if record.code_hash is None:
             raise UnauthenticatedError("验证码错误或已过期，请重新获取验证码")
         failures = (record.failures or 0) + 1
         if failures >= MAX_FAILURES:  # the code dies, the phone does not: a fresh code works at once
             record.update(actions=[SmsCode.code_hash.remove(), SmsCode.code_valid_until.remove(),
                                    SmsCode.failures.set(0)])
+            audit.record(action="验证码作废（错误次数过多）", actor=mobile, role="head", outcome="拒绝")
             raise UnauthenticatedError("验证码错误次数过多，该验证码已失效，请重新获取验证码")
         record.update(actions=[SmsCode.failures.set(failures)])
         raise UnauthenticatedError(f"验证码错误或已过期（该验证码还可尝试 {MAX_FAILURES - failures} 次）")
@@ -170,7 +182,9 @@ def login_with_code(*, phone: str, code: str, client: str = "") -> LoginResult:
         raise UnauthenticatedError("该号码未登记为企业负责人电话，请联系所属委办局或镇街")
     if record.failures:
         record.update(actions=[SmsCode.failures.set(0)])
-    return _open_session(mobile, "head", 0, _head_principal(mobile))
+    result = _open_session(mobile, "head", 0, _head_principal(mobile))
+    audit.record(result.principal, action="登录")
+    return result
 
 
 def authenticate(token: str | None) -> Principal:
@@ -201,6 +215,7 @@ def authenticate(token: str | None) -> Principal:
 
 def logout(principal: Principal) -> None:
     Session(principal.token_hash).delete()
+    audit.record(principal, action="退出登录")
 
 
 def _open_session(subject: str, role: str, epoch: int, principal: Principal) -> LoginResult:

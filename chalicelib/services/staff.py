@@ -116,13 +116,14 @@ def list_page(principal: Principal, *, q: str, enterprise_id: str, page: int, pa
     return rows_for(keys, owned), total
 
 
-def get(principal: Principal, value: str) -> tuple[Staff, Enterprise]:
+def get(principal: Principal, value: str, *, audited: bool = True) -> tuple[Staff, Enterprise]:
     owned = own_enterprises(principal)
     enterprise_id, key = split_id(value)
     if enterprise_id not in owned:
         raise NotFoundError(NOT_FOUND)
     person = load(enterprise_id, key)
-    audit.record(principal, action="查看人员详情", target=person.name, scope=owned[enterprise_id].name, rows=1)
+    if audited:
+        audit.record(principal, action="查看人员详情", target=person.name, scope=owned[enterprise_id].name, rows=1)
     return person, owned[enterprise_id]
 
 

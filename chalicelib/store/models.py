@@ -254,7 +254,7 @@ class ImportJob(Model):
 
 
 class AuditEvent(Model):
-    """Who saw or took personal data: exports and full-value detail views. Partitioned by month."""
+    """One entry of the audit log (services/audit.py): who did what, from where. Partitioned by month."""
 
     class Meta(metaclass=_LazyTableName):
         base_name = "audit"
@@ -268,6 +268,11 @@ class AuditEvent(Model):
     target = UnicodeAttribute(null=True)
     scope = UnicodeAttribute(null=True)
     rows = NumberAttribute(default=0)
+    actor_key = UnicodeAttribute(null=True)  # keyed hash of who, so a masked phone can still be filtered on
+    outcome = UnicodeAttribute(null=True)  # 成功, 失败, 拒绝
+    source_ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
 
 
 class HealthRecord(Model):

@@ -155,13 +155,3 @@ def test_codes_are_stored_hashed(api, make_enterprise, sms):
     api.post("/api/auth/sms", body={"phone": "13900001111"})
     record = SmsCode.get("13900001111")
     assert sms.code_for("13900001111") not in record.code_hash
-
-
-def test_dev_outbox_only_on_the_local_stage(api, aws, monkeypatch):
-    from chalicelib.integrations.sms import console_outbox
-
-    assert api.get("/api/dev/sms-outbox")[0] == 200
-    # chalice.test.Client applies the local stage's variables during a call, so ask the service directly
-    monkeypatch.setenv("STAGE", "dev")
-    monkeypatch.setenv("APP_SECRET", "x" * 32)
-    assert console_outbox() is None

@@ -153,8 +153,9 @@ def test_export_is_full_and_audited(api, login, make_enterprise):
     assert rows[0][:7] == ("主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址")
     assert len(rows) == 2 and rows[1][5] == "13800138000"
     assert sheet.cell(2, 2).data_type == "s"  # written as text, not a formula
-    status, audit = api.get("/api/audit", token=login("admin"))
-    assert [(e["actor"], e["action"], e["rows"]) for e in audit["items"]] == [("nanshajie", "导出企业信息", 1)]
+    status, audit = api.get("/api/audit?action=导出企业信息", token=login("admin"))
+    assert [(e["actor"], e["action"], e["rows"], e["scope"]) for e in audit["items"]] == [
+        ("nanshajie", "导出企业信息", 1, "南沙街")]
     assert api.get("/api/enterprises/export", token=login("youzheng"))[0] == 200
     assert api.get("/api/audit", token=login("nanshajie"))[0] == 403
 

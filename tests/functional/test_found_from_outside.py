@@ -304,3 +304,58 @@ def test_the_dev_sms_outbox_cannot_exist_outside_the_local_stage(monkeypatch):
 
     stages = _json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]
     assert all(stages[s]["environment_variables"]["SMS_SENDER"] == "sns" for s in stages if s != "local")
+
+
+def test_the_audit_log_records_every_action_with_who_where_and_nothing_personal(api, aws, login, district,
+                                                                                head_login, monkeypatch):
+    """Finding 10: only five actions were recorded, without source address; an export's search term put a
+    full ID number in the log; 查看详情 wrote two entries; 范围 showed `express`; no search or filter."""
+    from tests.conftest import enterprise_body
+    from tests.functional.test_staff_import import HEADER as STAFF_HEADER, row, upload as staff_upload
+
+    _from(monkeypatch, "203.0.113.5")
+    assert api.post("/api/auth/login", body={"username": "youzheng", "password": "wrong"})[0] == 401
+    bureau = login("youzheng")
+    head = head_login(HEAD)
+    status, person_body = api.post("/api/staff", token=head, body=person(district["express"]["id"], n=7))
+    number = person_body["id_number"]
+    assert status == 201
+    assert api.put(f"/api/staff/{person_body['id']}", token=head, body=person(
+        district["express"]["id"], n=7, name="陈志强二", updated_at=person_body["updated_at"]))[0] == 200
+    assert staff_upload(api, head, workbook([row(8, "乙")], header=STAFF_HEADER))[0] == 202
+    deliver(aws)
+    api.get(f"/api/ledger/export?category=express&q={number}", token=bureau,
+            headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    api.get(f"/api/ledger/{person_body['id']}", token=bureau)
+    api.get(f"/api/enterprises/{district['site']['id']}", token=bureau)  # another bureau's: refused
+    api.post("/api/enterprises", token=bureau, body=enterprise_body(name="审计测试快递"))
+    api.post("/api/auth/logout", token=head)
+
+    admin = login("admin")
+    everything = api.get("/api/audit", token=admin)[1]["items"]
+    actions = [e["action"] for e in everything]
+    for expected in ("登录失败", "登录", "获取验证码", "新增员工", "修改员工", "导入员工信息", "导出哨点人员台账",
+                     "查看人员详情", "拒绝访问", "新增企业", "退出登录"):
+        assert expected in actions, expected
+    assert actions.count("查看人员详情") == 1  # one entry per action
+    flat = str(everything)
+    assert number not in flat and HEAD not in flat  # nothing personal in full
+    export = next(e for e in everything if e["action"] == "导出哨点人员台账")
+    assert export["scope"].startswith("快递物流") and "*" in export["target"]
+    assert next(e for e in everything if e["action"] == "新增企业")["scope"] == "快递物流 · 南沙街"
+    failed = next(e for e in everything if e["action"] == "登录失败")
+    assert failed["source_ip"] == "203.0.113.5" and failed["outcome"] == "失败"
+
+    mine = api.get(f"/api/audit?actor={HEAD}", token=admin)[1]["items"]  # a head, by the whole phone
+    assert {e["action"] for e in mine} >= {"获取验证码", "登录", "新增员工", "导入员工信息", "退出登录"}
+    assert all(e["actor"] == "138****8000" for e in mine)
+    assert len(api.get("/api/audit?action=新增企业", token=admin)[1]["items"]) == 4  # the fixture's three, and one
+    assert [e["actor"] for e in api.get("/api/audit?action=新增企业&actor=youzheng", token=admin)[1]["items"]] == [
+        "youzheng"]
+    assert api.get("/api/audit?from=2020-01-01T00:00:00&to=2020-01-02T00:00:00", token=admin)[1]["items"] == []
+    status, data = api.get(f"/api/audit/export?actor={HEAD}", token=admin,
+                           headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    assert status == 200 and data[:2] == b"PK"
+    assert api.get("/api/audit?action=导出操作日志", token=admin)[1]["items"][0]["rows"] == len(mine)
+    for method in ("put", "delete"):
+        assert getattr(api.client.http, method)("/api/audit", headers={"Authorization": f"Bearer {admin}"}).status_code == 405
