@@ -74,9 +74,9 @@ def check_workbook(data: bytes, owned: dict[str, Enterprise]) -> Checked:
     blank_reason = missing_enterprise([e.name for e in owned.values()])
     person_key = keyed_hasher("person")
     sheet = open_sheet(data, aliases(), required=REQUIRED)
-    formula_columns: dict[int, list[int]] = {}
-    for r, c in formula_cells(data):
-        formula_columns.setdefault(r, []).append(c)
+    formula_columns: dict[int, dict[int, str]] = {}
+    for (r, c), text in formula_cells(data).items():
+        formula_columns.setdefault(r, {})[c] = text
     labels = {**LABELS, **{f"extra.{k}": v for k, v in staff_extra_fields().items()}}
     field_of_column = {col: name for name, col in sheet.columns.items()}
     checked = Checked(imports.Outcome(failure_headers=[*sheet.headers, FAILURE_COLUMN, ROW_COLUMN]))
@@ -86,9 +86,12 @@ def check_workbook(data: bytes, owned: dict[str, Enterprise]) -> Checked:
             continue
         outcome.total += 1
         problems: dict[str, str] = {}
-        for col in formula_columns.get(row_number - 1, ()):
+        formulas = formula_columns.get(row_number - 1, {})
+        for col in formulas:
             if col in field_of_column:
                 problems[field_of_column[col]] = "单元格是公式，请复制后“选择性粘贴—数值”再导入"
+        if formulas:  # the failure workbook shows what was typed, so the person sees what to fix
+            cells = [formulas.get(i, cell) for i, cell in enumerate(cells)]
         raw = {name: (cells[col] if col < len(cells) else None) for name, col in sheet.columns.items()}
         ent_name = raw.pop("enterprise", None)
         found = by_name.get(name_key(ent_name)) if ent_name not in (None, "") else only

@@ -1,4 +1,4 @@
-"""Which cells of the first sheet hold formulas.
+"""Which cells of the first visible sheet hold formulas, and the formula each holds.
 
 Readers hand over a formula cell's cached value (or nothing, when the file was written by a program
 that never calculated it), so a 身份证号码 built by =CONCATENATE(...) or =A2&"" looks like data. The
@@ -8,33 +8,39 @@ search.
 """
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
 
-_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"')
+_SHEET = re.compile(rb'<(?:\w+:)?sheet\b([^>]*)>')
+_SHEET_ID = re.compile(rb'\br:id="([^"]+)"')
+_HIDDEN = re.compile(rb'\bstate="(?:hidden|veryHidden)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"|'
                   rb'<Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="([^"]+)"')
-_FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?f[\s>/]',
-                           re.DOTALL)
+_FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:(?!</(?:\w+:)?c>).)*?'
+                           rb'<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>([^<]*)</(?:\w+:)?f>)', re.DOTALL)
 _HAS_FORMULA = re.compile(rb'<(?:\w+:)?f[\s>/]')
 
 
-def formula_cells(data: bytes) -> set[tuple[int, int]]:
-    """(0-based row, 0-based column) of every formula cell of the first worksheet."""
+def formula_cells(data: bytes) -> dict[tuple[int, int], str]:
+    """(0-based row, 0-based column) → the formula as the person typed it (=…), of every formula cell of
+    the first visible worksheet; a shared formula's followers, which carry no text, show as 公式."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             xml = archive.read(_first_sheet_path(archive))
     except (KeyError, zipfile.BadZipFile, IndexError):
-        return set()
+        return {}
     if not _HAS_FORMULA.search(xml):
-        return set()
-    return {(int(row) - 1, _column_index(col)) for col, row in _FORMULA_CELL.findall(xml)}
+        return {}
+    return {(int(row) - 1, _column_index(col)): ("=" + html.unescape(text.decode("utf-8", "replace")) if text else "（公式）")
+            for col, row, text in _FORMULA_CELL.findall(xml)}
 
 
 def _first_sheet_path(archive: zipfile.ZipFile) -> str:
     workbook = archive.read("xl/workbook.xml")
-    first = _SHEET.search(workbook)
+    first = next((_SHEET_ID.search(m.group(1)) for m in _SHEET.finditer(workbook) if not _HIDDEN.search(m.group(1))),
+                 None)
     if not first:
         return "xl/worksheets/sheet1.xml"
     rels = archive.read("xl/_rels/workbook.xml.rels")

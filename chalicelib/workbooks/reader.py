@@ -1,4 +1,5 @@
-"""Reading uploaded workbooks: the first sheet, its header row found by name, cells as text."""
+"""Reading uploaded workbooks: the first visible worksheet (a hidden 说明 sheet in front is skipped, as a
+person looking at the file would), its header row found by name, cells as text."""
 from __future__ import annotations
 
 import io
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterator, Mapping, Sequence
 
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from chalicelib.errors import BadFileError
 from chalicelib.rules.text import clean, fold
@@ -25,9 +26,11 @@ class Sheet:
 def open_sheet(data: bytes, aliases: Mapping[str, Sequence[str]], *, required: Sequence[str]) -> Sheet:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        table = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own error types for every kind of broken file
-        raise BadFileError(f"文件无法读取：{_reason(exc)}。请用 Excel 打开后重新保存为 .xlsx 再导入")
+        table = book.get_sheet_by_index(first_visible(book)).to_python(skip_empty_area=False)
+    except BadFileError:
+        raise
+    except Exception:  # calamine raises its own (English) error types for every kind of broken file
+        raise BadFileError("文件内容已损坏或不是标准的 Excel 格式，无法读取。请用 Excel 打开后重新保存为 .xlsx 再导入")
     lookup = {fold(name).replace(" ", ""): field for field, names in aliases.items() for name in names}
     for index, row in enumerate(table[:HEADER_SEARCH_ROWS]):
         columns: dict[str, int] = {}
@@ -73,6 +76,9 @@ def cell_text(value: object) -> str:
     return clean(value)
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:120]
+def first_visible(book: CalamineWorkbook) -> int:
+    """The index of the first visible worksheet (not a chart sheet, not hidden)."""
+    for index, sheet in enumerate(book.sheets_metadata):
+        if sheet.visible == SheetVisibleEnum.Visible and sheet.typ == SheetTypeEnum.WorkSheet:
+            return index
+    raise BadFileError("工作簿中没有可见的工作表，请取消隐藏数据所在的工作表后再导入")

@@ -359,3 +359,54 @@ def test_the_audit_log_records_every_action_with_who_where_and_nothing_personal(
     assert api.get("/api/audit?action=导出操作日志", token=admin)[1]["items"][0]["rows"] == len(mine)
     for method in ("put", "delete"):
         assert getattr(api.client.http, method)("/api/audit", headers={"Authorization": f"Bearer {admin}"}).status_code == 405
+
+
+def _staff_book_with(sheets):
+    """sheets: [(title, state, rows)], rows written as given (a str starting with = is a formula)."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, state, rows in sheets:
+        sheet = book.create_sheet(title)
+        sheet.sheet_state = state
+        for r in rows:
+            sheet.append(r)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_workbook_traps_formula_text_hidden_sheets_and_entity_files(api, aws, district, head_login):
+    """Finding 9: a refused formula cell came back blank in the failure workbook; a hidden first sheet was
+    read instead of the visible one; an XML-entity file got a parser message in English."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    from tests.functional.test_staff_import import HEADER as STAFF_HEADER, row, run_import, upload
+
+    token = head_login(HEAD)
+    formula = row(1, "甲")
+    formula[1] = '=CONCATENATE("44011519900101","0011")'
+    data = _staff_book_with([("说明", "hidden", [["这是隐藏的说明页"], ["不是数据"]]),
+                             ("员工", "visible", [STAFF_HEADER, formula, row(2, "乙")])])
+    job = run_import(api, aws, token, data)
+    assert (job["status"], job["created"], job["failed"]) == ("done", 1, 1), job
+    failures = api.get(f"/api/imports/{job['id']}/failures", token=token)[1]
+    rows = list(openpyxl.load_workbook(io.BytesIO(failures)).active.iter_rows(values_only=True))
+    assert rows[1][1] == '=CONCATENATE("44011519900101","0011")' and "公式" in rows[1][-2]
+
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename.endswith("sheet2.xml"):
+                content = content.replace(b"<sheetData>", b"<sheetData>&e;", 1)
+            target.writestr(item, content)
+    status, body = upload(api, token, broken.getvalue())
+    message = body["message"] if status != 202 else run_import(api, aws, token, broken.getvalue())["message"]
+    assert not any("a" <= c.lower() <= "z" for c in message.replace("Excel", "").replace("xlsx", "")), message
