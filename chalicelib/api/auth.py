@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import client_address, endpoint, json_body, user_body
+from chalicelib.api.common import client_address, json_body, route, user_body
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations.sms import console_outbox
 from chalicelib.rules.clock import iso
@@ -16,22 +16,19 @@ def _login_body(result: auth.LoginResult) -> dict:
     return {"token": result.token, "expires_at": iso(result.expires_at), "user": user_body(result.principal)}
 
 
-@bp.route("/api/auth/login", methods=["POST"])
-@endpoint(bp, public=True)
+@route(bp, "POST", "/api/auth/login")
 def login():
     body = json_body(bp)
     return _login_body(auth.login_with_password(username=_text(body, "username"), password=_text(body, "password"),
                                                 client=client_address(bp)))
 
 
-@bp.route("/api/auth/sms", methods=["POST"])
-@endpoint(bp, public=True)
+@route(bp, "POST", "/api/auth/sms")
 def send_code():
     return auth.request_sms_code(phone=_text(json_body(bp), "phone"), client=client_address(bp))
 
 
-@bp.route("/api/auth/sms-login", methods=["POST"])
-@endpoint(bp, public=True)
+@route(bp, "POST", "/api/auth/sms-login")
 def sms_login():
     body = json_body(bp)
     return _login_body(auth.login_with_code(phone=_text(body, "phone"), code=_text(body, "code"),
@@ -44,21 +41,18 @@ def _text(body: dict, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-@bp.route("/api/auth/logout", methods=["POST"])
-@endpoint(bp)
+@route(bp, "POST", "/api/auth/logout")
 def logout(principal):
     auth.logout(principal)
     return {"ok": True}
 
 
-@bp.route("/api/me", methods=["GET"])
-@endpoint(bp)
+@route(bp, "GET", "/api/me")
 def me(principal):
     return user_body(principal)
 
 
-@bp.route("/api/dev/sms-outbox", methods=["GET"])
-@endpoint(bp, public=True)
+@route(bp, "GET", "/api/dev/sms-outbox")
 def sms_outbox():
     items = console_outbox()
     if items is None:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
+from chalicelib.access import policy
 from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
 from chalicelib.services import audit
@@ -79,6 +80,19 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
             return json_response(result)
 
         return wrapper
+
+    return decorate
+
+
+def route(bp: Blueprint, method: str, path: str, *, content_types: list[str] | None = None) -> Callable:
+    """Declare a route: its roles come from the one policy table (access/policy.py), never from here."""
+    who = policy.roles_for(method, path)
+
+    def decorate(view: Callable) -> Callable:
+        wrapped = endpoint(bp, public=who == policy.PUBLIC,
+                           roles=None if who in (policy.PUBLIC, policy.SIGNED_IN) else who)(view)
+        options = {"methods": [method], **({"content_types": content_types} if content_types else {})}
+        return bp.route(path, **options)(wrapped)
 
     return decorate
 

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import (endpoint, principal_scope, int_param, json_body, json_response, query_params, start_import,
-                                   xlsx_response)
+from chalicelib.api.common import (int_param, json_body, json_response, principal_scope, query_params, route,
+                                   start_import, xlsx_response)
 from chalicelib.rules import catalog
 from chalicelib.services import audit, enterprises, imports
 from chalicelib.services.enterprise_import import KIND as ENTERPRISE_IMPORT
-from chalicelib.services.scope import READ_ROLES, WRITE_ROLES
 from chalicelib.workbooks import enterprise_book
 
 bp = Blueprint(__name__)
-OFFICIALS = ("admin", "bureau", "town", "taskforce")
 
 
 def _filters() -> enterprises.Filters:
@@ -21,8 +19,7 @@ def _filters() -> enterprises.Filters:
                                category=params.get("category", "").strip())
 
 
-@bp.route("/api/enterprises", methods=["GET"])
-@endpoint(bp, roles=READ_ROLES)
+@route(bp, "GET", "/api/enterprises")
 def list_enterprises(principal):
     params = query_params(bp)
     page = int_param(params, "page", 1, high=100_000)
@@ -31,16 +28,14 @@ def list_enterprises(principal):
     return {"items": [enterprises.public(e) for e in items], "total": total, "page": page, "page_size": size}
 
 
-@bp.route("/api/enterprises", methods=["POST"])
-@endpoint(bp, roles=WRITE_ROLES)
+@route(bp, "POST", "/api/enterprises")
 def create_enterprise(principal):
     ent = enterprises.create(principal, json_body(bp))
     audit.record(principal, action="新增企业", target=ent.name, scope=audit.scope_words(ent.category, ent.town), rows=1)
     return json_response(enterprises.public(ent, full_phone=True), 201)
 
 
-@bp.route("/api/enterprises/template", methods=["GET"])
-@endpoint(bp, roles=WRITE_ROLES)
+@route(bp, "GET", "/api/enterprises/template")
 def enterprise_template(principal):
     names = [c.name for c in catalog.CATEGORIES
              if principal.role != "bureau" or c.code in principal.categories]
@@ -48,14 +43,12 @@ def enterprise_template(principal):
     return xlsx_response(enterprise_book.template(names, towns), "企业信息导入模板.xlsx")
 
 
-@bp.route("/api/enterprises/import", methods=["POST"], content_types=[enterprise_book.XLSX, "application/octet-stream"])
-@endpoint(bp, roles=WRITE_ROLES)
+@route(bp, "POST", "/api/enterprises/import", content_types=[enterprise_book.XLSX, "application/octet-stream"])
 def import_enterprises(principal):
     return start_import(bp, principal, ENTERPRISE_IMPORT)
 
 
-@bp.route("/api/enterprises/export", methods=["GET"])
-@endpoint(bp, roles=OFFICIALS)
+@route(bp, "GET", "/api/enterprises/export")
 def export_enterprises(principal):
     filters = _filters()
     rows = [enterprises.public(e, full_phone=True) for e in enterprises.list_all(principal, filters)]
@@ -64,14 +57,12 @@ def export_enterprises(principal):
     return xlsx_response(enterprise_book.export(rows), "企业信息.xlsx")
 
 
-@bp.route("/api/enterprises/delete-preview", methods=["POST"])
-@endpoint(bp, roles=WRITE_ROLES)
+@route(bp, "POST", "/api/enterprises/delete-preview")
 def delete_preview(principal):
     return enterprises.delete_preview(principal, json_body(bp).get("ids"))
 
 
-@bp.route("/api/enterprises/batch-delete", methods=["POST"])
-@endpoint(bp, roles=WRITE_ROLES)
+@route(bp, "POST", "/api/enterprises/batch-delete")
 def batch_delete(principal):
     body = json_body(bp)
     answer = enterprises.batch_delete(principal, body.get("ids"), confirm_staff=body.get("confirm_staff") is True)
@@ -80,28 +71,24 @@ def batch_delete(principal):
     return answer
 
 
-@bp.route("/api/enterprises/{enterprise_id}", methods=["GET"])
-@endpoint(bp, roles=READ_ROLES)
+@route(bp, "GET", "/api/enterprises/{enterprise_id}")
 def get_enterprise(principal, enterprise_id):
     return enterprises.public(enterprises.get(principal, enterprise_id), full_phone=True)
 
 
-@bp.route("/api/enterprises/{enterprise_id}", methods=["PUT"])
-@endpoint(bp, roles=WRITE_ROLES)
+@route(bp, "PUT", "/api/enterprises/{enterprise_id}")
 def update_enterprise(principal, enterprise_id):
     ent = enterprises.update(principal, enterprise_id, json_body(bp))
     audit.record(principal, action="修改企业", target=ent.name, scope=audit.scope_words(ent.category, ent.town), rows=1)
     return enterprises.public(ent, full_phone=True)
 
 
-@bp.route("/api/imports/{job_id}", methods=["GET"])
-@endpoint(bp)
+@route(bp, "GET", "/api/imports/{job_id}")
 def get_import(principal, job_id):
     return imports.public(imports.get_for(principal, job_id))
 
 
-@bp.route("/api/imports/{job_id}/failures", methods=["GET"])
-@endpoint(bp)
+@route(bp, "GET", "/api/imports/{job_id}/failures")
 def import_failures(principal, job_id):
     data = imports.failures_for(principal, job_id)
     audit.record(principal, action="下载导入失败数据", target=job_id)

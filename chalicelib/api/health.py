@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import endpoint, int_param, json_body, json_response, query_params
+from chalicelib.api.common import int_param, json_body, json_response, query_params, route
 from chalicelib.services import audit, dashboard, dead_letters, feeds, health, ledger, staff
 
 bp = Blueprint(__name__)
 
 
-@bp.route("/api/dashboard", methods=["GET"])
-@endpoint(bp, roles=("head",))
+@route(bp, "GET", "/api/dashboard")
 def home(principal):
     body = dashboard.summary(principal, enterprise_id=query_params(bp).get("enterprise_id", ""))
     body["freshness"] = feeds.freshness()
     return body
 
 
-@bp.route("/api/dashboard/people", methods=["GET"])
-@endpoint(bp, roles=("head",))
+@route(bp, "GET", "/api/dashboard/people")
 def bucket_people(principal):
     params = query_params(bp)
     page, size = int_param(params, "page", 1, high=100_000), int_param(params, "page_size", 20, high=staff.MAX_PAGE_SIZE)
@@ -28,8 +26,7 @@ def bucket_people(principal):
     return {"items": items, "total": total, "page": page, "page_size": size}
 
 
-@bp.route("/api/health/{staff_id}", methods=["GET"])
-@endpoint(bp, roles=("head", *ledger.ROLES))
+@route(bp, "GET", "/api/health/{staff_id}")
 def person_health(principal, staff_id):
     """查看核酸 (last 7 days) and 疫苗接种 of one registered person, within the caller's scope."""
     if principal.role == "head":
@@ -42,14 +39,12 @@ def person_health(principal, staff_id):
     return {"person": body, **health.records(staff.split_id(staff_id)[1]), "freshness": feeds.freshness()}
 
 
-@bp.route("/api/freshness", methods=["GET"])
-@endpoint(bp)
+@route(bp, "GET", "/api/freshness")
 def freshness(principal):
     return feeds.freshness()
 
 
-@bp.route("/api/feeds", methods=["GET"])
-@endpoint(bp, roles=("admin",))
+@route(bp, "GET", "/api/feeds")
 def list_feeds(principal):
     kind = query_params(bp).get("kind", "nat")
     if kind not in feeds.KINDS:
@@ -57,9 +52,8 @@ def list_feeds(principal):
     return {"items": [feeds.public(f) for f in feeds.recent(kind)], "freshness": feeds.freshness()}
 
 
-@bp.route("/api/feeds/upload", methods=["POST"], content_types=["text/csv", "application/octet-stream",
+@route(bp, "POST", "/api/feeds/upload", content_types=["text/csv", "application/octet-stream",
                                                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
-@endpoint(bp, roles=("admin",))
 def upload_feed(principal):
     request = bp.current_request
     from urllib.parse import unquote
@@ -70,14 +64,12 @@ def upload_feed(principal):
     return json_response({"object_key": key}, 202)
 
 
-@bp.route("/api/dead-letters", methods=["GET"])
-@endpoint(bp, roles=("admin",))
+@route(bp, "GET", "/api/dead-letters")
 def list_dead_letters(principal):
     return {"items": dead_letters.listing()}
 
 
-@bp.route("/api/dead-letters/retry", methods=["POST"])
-@endpoint(bp, roles=("admin",))
+@route(bp, "POST", "/api/dead-letters/retry")
 def retry_dead_letter(principal):
     body = json_body(bp)
     answer = dead_letters.retry(str(body.get("queue") or ""), str(body.get("id") or ""))
@@ -85,7 +77,6 @@ def retry_dead_letter(principal):
     return answer
 
 
-@bp.route("/api/feeds/{feed_id}", methods=["GET"])
-@endpoint(bp, roles=("admin",))
+@route(bp, "GET", "/api/feeds/{feed_id}")
 def feed_detail(principal, feed_id):
     return feeds.public(feeds.get(feed_id), with_problems=True)

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import endpoint
+from chalicelib.api.common import route
 from chalicelib.rules import catalog
 
 bp = Blueprint(__name__)
 
 
-@bp.route("/api/lists", methods=["GET"])
-@endpoint(bp)
+@route(bp, "GET", "/api/lists")
 def lists(principal):
     return {
         "towns": list(catalog.TOWNS),

@@ -3,30 +3,26 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import (endpoint, int_param, json_body, json_response, principal_scope, query_params,
-                                   start_import,
-                                   xlsx_response)
+from chalicelib.api.common import (int_param, json_body, json_response, principal_scope, query_params, route,
+                                   start_import, xlsx_response)
 from chalicelib.services import audit, ledger, staff
 from chalicelib.services.staff_import import KIND as STAFF_IMPORT
 from chalicelib.workbooks import staff_book
 from chalicelib.workbooks.enterprise_book import XLSX
 
 bp = Blueprint(__name__)
-HEAD = ("head",)
 
 
 def _page_args(params: dict) -> tuple[int, int]:
     return int_param(params, "page", 1, high=100_000), int_param(params, "page_size", 20, high=staff.MAX_PAGE_SIZE)
 
 
-@bp.route("/api/staff/options", methods=["GET"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "GET", "/api/staff/options")
 def staff_options(principal):
     return staff.options(principal)
 
 
-@bp.route("/api/staff", methods=["GET"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "GET", "/api/staff")
 def list_staff(principal):
     params = query_params(bp)
     page, size = _page_args(params)
@@ -35,30 +31,26 @@ def list_staff(principal):
     return {"items": items, "total": total, "page": page, "page_size": size}
 
 
-@bp.route("/api/staff", methods=["POST"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "POST", "/api/staff")
 def create_staff(principal):
     person, ent = staff.create(principal, json_body(bp))
     audit.record(principal, action="新增员工", target=person.name, scope=ent.name, rows=1)
     return json_response(staff.public(person, ent, full=True), 201)
 
 
-@bp.route("/api/staff/template", methods=["GET"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "GET", "/api/staff/template")
 def staff_template(principal):
     names = [e.name for e in staff.own_enterprises(principal).values()]
     return xlsx_response(staff_book.template(names), "员工信息导入模板.xlsx")
 
 
-@bp.route("/api/staff/import", methods=["POST"], content_types=[XLSX, "application/octet-stream"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "POST", "/api/staff/import", content_types=[XLSX, "application/octet-stream"])
 def import_staff(principal):
     staff.own_enterprises(principal)
     return start_import(bp, principal, STAFF_IMPORT)
 
 
-@bp.route("/api/staff/export", methods=["GET"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "GET", "/api/staff/export")
 def export_staff(principal):
     params = query_params(bp)
     rows = list(staff.export_rows(principal, q=params.get("q", ""), enterprise_id=params.get("enterprise_id", "")))
@@ -67,37 +59,32 @@ def export_staff(principal):
     return xlsx_response(staff_book.head_export(rows), "员工信息.xlsx")
 
 
-@bp.route("/api/staff/batch-delete", methods=["POST"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "POST", "/api/staff/batch-delete")
 def delete_staff(principal):
     deleted = staff.batch_delete(principal, json_body(bp).get("ids"))
     audit.record(principal, action="删除员工", scope=principal_scope(principal), rows=deleted)
     return {"deleted": deleted}
 
 
-@bp.route("/api/staff/{staff_id}", methods=["GET"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "GET", "/api/staff/{staff_id}")
 def get_staff(principal, staff_id):
     person, ent = staff.get(principal, staff_id)
     return staff.public(person, ent, full=True)
 
 
-@bp.route("/api/staff/{staff_id}", methods=["PUT"])
-@endpoint(bp, roles=HEAD)
+@route(bp, "PUT", "/api/staff/{staff_id}")
 def update_staff(principal, staff_id):
     person, ent = staff.update(principal, staff_id, json_body(bp))
     audit.record(principal, action="修改员工", target=person.name, scope=ent.name, rows=1)
     return staff.public(person, ent, full=True)
 
 
-@bp.route("/api/ledger/categories", methods=["GET"])
-@endpoint(bp, roles=ledger.ROLES)
+@route(bp, "GET", "/api/ledger/categories")
 def ledger_categories(principal):
     return ledger.categories(principal)
 
 
-@bp.route("/api/ledger", methods=["GET"])
-@endpoint(bp, roles=ledger.ROLES)
+@route(bp, "GET", "/api/ledger")
 def ledger_list(principal):
     params = query_params(bp)
     page, size = _page_args(params)
@@ -108,8 +95,7 @@ def ledger_list(principal):
             "category_name": ledger.category_name(category)}
 
 
-@bp.route("/api/ledger/export", methods=["GET"])
-@endpoint(bp, roles=ledger.ROLES)
+@route(bp, "GET", "/api/ledger/export")
 def ledger_export(principal):
     params = query_params(bp)
     category, town, q = params.get("category", ""), params.get("town", ""), params.get("q", "")
@@ -119,7 +105,6 @@ def ledger_export(principal):
     return xlsx_response(staff_book.ledger_export(rows), "哨点人员台账.xlsx")
 
 
-@bp.route("/api/ledger/{staff_id}", methods=["GET"])
-@endpoint(bp, roles=ledger.ROLES)
+@route(bp, "GET", "/api/ledger/{staff_id}")
 def ledger_detail(principal, staff_id):
     return ledger.get(principal, staff_id)

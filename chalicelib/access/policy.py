@@ -1,0 +1,76 @@
+"""Which roles may call each route: the one table every route decorator reads (api/common.route), and
+the access matrix test walks (tests/functional/test_access_matrix.py). A route without an entry here
+fails at import, so no route can exist without a decision.
+
+Roles say who may call a route at all; which enterprises, people, jobs and files they then reach is the
+caller's Scope (access/scope.py), checked by the services on every object.
+"""
+from __future__ import annotations
+
+PUBLIC = "public"  # no session: logging in, and the local stage's SMS outbox
+SIGNED_IN = "signed-in"  # any valid session; what it reaches is decided by the caller's scope
+
+ADMIN = ("admin",)
+WRITERS = ("admin", "bureau", "town")  # register enterprises
+OFFICIALS = ("admin", "bureau", "town", "taskforce")  # read the ledger (专班 reads, never writes)
+HEADS = ("head",)
+READERS = (*OFFICIALS, "head")
+
+ROUTES: dict[tuple[str, str], object] = {
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("POST", "/api/auth/sms"): PUBLIC,
+    ("POST", "/api/auth/sms-login"): PUBLIC,
+    ("GET", "/api/dev/sms-outbox"): PUBLIC,  # answers 404 outside the local stage
+    ("POST", "/api/auth/logout"): SIGNED_IN,
+    ("GET", "/api/me"): SIGNED_IN,
+    ("GET", "/api/lists"): SIGNED_IN,
+    ("GET", "/api/freshness"): SIGNED_IN,
+    ("GET", "/api/imports/{job_id}"): SIGNED_IN,  # only its uploader (role + subject)
+    ("GET", "/api/imports/{job_id}/failures"): SIGNED_IN,
+    ("GET", "/api/accounts"): ADMIN,
+    ("POST", "/api/accounts"): ADMIN,
+    ("PUT", "/api/accounts/{username}"): ADMIN,
+    ("POST", "/api/accounts/{username}/disable"): ADMIN,
+    ("POST", "/api/accounts/{username}/enable"): ADMIN,
+    ("POST", "/api/accounts/{username}/reset-password"): ADMIN,
+    ("GET", "/api/audit"): ADMIN,
+    ("GET", "/api/audit/actions"): ADMIN,
+    ("GET", "/api/audit/export"): ADMIN,
+    ("GET", "/api/feeds"): ADMIN,
+    ("POST", "/api/feeds/upload"): ADMIN,
+    ("GET", "/api/feeds/{feed_id}"): ADMIN,
+    ("GET", "/api/dead-letters"): ADMIN,
+    ("POST", "/api/dead-letters/retry"): ADMIN,
+    ("GET", "/api/enterprises"): READERS,
+    ("GET", "/api/enterprises/{enterprise_id}"): READERS,
+    ("GET", "/api/enterprises/export"): OFFICIALS,
+    ("POST", "/api/enterprises"): WRITERS,
+    ("PUT", "/api/enterprises/{enterprise_id}"): WRITERS,
+    ("GET", "/api/enterprises/template"): WRITERS,
+    ("POST", "/api/enterprises/import"): WRITERS,
+    ("POST", "/api/enterprises/delete-preview"): WRITERS,
+    ("POST", "/api/enterprises/batch-delete"): WRITERS,
+    ("GET", "/api/staff/options"): HEADS,
+    ("GET", "/api/staff"): HEADS,
+    ("POST", "/api/staff"): HEADS,
+    ("GET", "/api/staff/template"): HEADS,
+    ("POST", "/api/staff/import"): HEADS,
+    ("GET", "/api/staff/export"): HEADS,
+    ("POST", "/api/staff/batch-delete"): HEADS,
+    ("GET", "/api/staff/{staff_id}"): HEADS,
+    ("PUT", "/api/staff/{staff_id}"): HEADS,
+    ("GET", "/api/dashboard"): HEADS,
+    ("GET", "/api/dashboard/people"): HEADS,
+    ("GET", "/api/health/{staff_id}"): READERS,
+    ("GET", "/api/ledger/categories"): OFFICIALS,
+    ("GET", "/api/ledger"): OFFICIALS,
+    ("GET", "/api/ledger/export"): OFFICIALS,
+    ("GET", "/api/ledger/{staff_id}"): OFFICIALS,
+}
+
+
+def roles_for(method: str, path: str):
+    try:
+        return ROUTES[(method, path)]
+    except KeyError:
+        raise LookupError(f"route {method} {path} has no entry in chalicelib/access/policy.py") from None
