@@ -69,6 +69,14 @@ ROUTES: dict[tuple[str, str], object] = {
 }
 
 
+def require(principal, roles: tuple[str, ...]) -> None:
+    """Inside a service, the same rule again (a service may be called from more than one route)."""
+    from chalicelib.errors import ForbiddenError
+
+    if principal.role not in roles:
+        raise ForbiddenError("您的账号无权进行此操作")
+
+
 def roles_for(method: str, path: str):
     try:
         return ROUTES[(method, path)]

@@ -15,7 +15,6 @@ from chalicelib.rules.text import TextError
 from chalicelib.services import audit
 from chalicelib.services.auth import Principal, authenticate, head_display_name, head_names
 from chalicelib.services.enterprises import enterprises_of_head
-from chalicelib.services.scope import require_role
 from chalicelib.workbooks.enterprise_book import XLSX
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
                 else:
                     principal = authenticate(bearer_token(bp))
                     if roles is not None:
-                        require_role(principal, roles)
+                        policy.require(principal, roles)
                     result = view(principal, *args, **kwargs)
             except DomainError as exc:
                 if principal is not None and _refusal(exc):
@@ -183,14 +182,8 @@ def user_body(principal: Principal) -> dict:
 
 
 def principal_scope(principal: Principal) -> str:
-    """The caller's own scope in words, for the audit log: 南沙街 / 快递物流、农贸市场 / 全区 / a head's phone."""
-    if principal.role == "town":
-        return principal.town or ""
-    if principal.role == "bureau":
-        return "、".join(audit.scope_words(c) for c in principal.categories)
-    if principal.role == "head":
-        return "本人负责的企业"
-    return "全区"
+    """The caller's own scope in words, for the audit log."""
+    return principal.scope.label()
 
 
 def start_import(bp: Blueprint, principal: Principal, kind: str) -> Response:

@@ -5,7 +5,6 @@ from chalice import Blueprint
 
 from chalicelib.api.common import (int_param, json_body, json_response, principal_scope, query_params, route,
                                    start_import, xlsx_response)
-from chalicelib.rules import catalog
 from chalicelib.services import audit, enterprises, imports
 from chalicelib.services.enterprise_import import KIND as ENTERPRISE_IMPORT
 from chalicelib.workbooks import enterprise_book
@@ -37,10 +36,8 @@ def create_enterprise(principal):
 
 @route(bp, "GET", "/api/enterprises/template")
 def enterprise_template(principal):
-    names = [c.name for c in catalog.CATEGORIES
-             if principal.role != "bureau" or c.code in principal.categories]
-    towns = [principal.town] if principal.role == "town" else list(catalog.TOWNS)
-    return xlsx_response(enterprise_book.template(names, towns), "企业信息导入模板.xlsx")
+    names = [c.name for c in principal.scope.visible_categories()]
+    return xlsx_response(enterprise_book.template(names, principal.scope.visible_towns()), "企业信息导入模板.xlsx")
 
 
 @route(bp, "POST", "/api/enterprises/import", content_types=[enterprise_book.XLSX, "application/octet-stream"])

@@ -13,7 +13,7 @@ from chalicelib.rules.passwords import password_problem
 from chalicelib.rules.text import TextError, fold
 from chalicelib.services import security
 from chalicelib.services.auth import Principal
-from chalicelib.services.scope import require_role
+from chalicelib.access.policy import ADMIN, require
 from chalicelib.store.models import Account
 from chalicelib.store.values import condition_failed
 
@@ -34,13 +34,13 @@ def public(account: Account) -> dict:
 
 
 def list_accounts(principal: Principal) -> list[Account]:
-    require_role(principal, ("admin",))
+    require(principal, ADMIN)
     # The accounts table holds a few dozen staff accounts; it is the one table small enough to scan.
     return sorted(Account.scan(), key=lambda a: (STAFF_ROLES.index(a.role), a.username))
 
 
 def create(principal: Principal, data: dict) -> Account:
-    require_role(principal, ("admin",))
+    require(principal, ADMIN)
     problems: dict[str, str] = {}
     username = _text(data, "username", problems)
     if not _USERNAME.match(username):
@@ -65,7 +65,7 @@ def create(principal: Principal, data: dict) -> Account:
 
 
 def update(principal: Principal, username: str, data: dict) -> Account:
-    require_role(principal, ("admin",))
+    require(principal, ADMIN)
     account = _load(username)
     problems: dict[str, str] = {}
     role, display_name, town, categories = _role_fields(data, problems)
@@ -80,7 +80,7 @@ def update(principal: Principal, username: str, data: dict) -> Account:
 
 
 def set_disabled(principal: Principal, username: str, disabled: bool) -> Account:
-    require_role(principal, ("admin",))
+    require(principal, ADMIN)
     account = _load(username)
     if disabled and account.username == principal.id:
         raise ValidationError("不能停用自己的账号")
@@ -92,7 +92,7 @@ def set_disabled(principal: Principal, username: str, disabled: bool) -> Account
 
 
 def reset_password(principal: Principal, username: str, password: str) -> None:
-    require_role(principal, ("admin",))
+    require(principal, ADMIN)
     account = _load(username)
     problem = password_problem(str(password or ""))
     if problem:

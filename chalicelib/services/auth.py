@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Sequence
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.access.scope import Scope
 from chalicelib.config import settings
 from chalicelib.errors import (
     DisabledError,
@@ -66,10 +68,13 @@ class Principal:
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
 
+    @cached_property
+    def scope(self) -> Scope:
+        """What this caller reaches (access/scope.py), built once per request."""
+        return Scope(self.role, self.id, self.town, frozenset(self.categories))
+
     def is_subject(self, *, role: str, subject: str) -> bool:
-        """The same caller as a stored (role, subject): a subject alone is ambiguous (an account may
-        be named like a head's phone number)."""
-        return (self.role, self.id) == (role, subject)
+        return self.scope.is_subject(role=role, subject=subject)
 
 
 @dataclass

@@ -17,7 +17,6 @@ from chalicelib.rules.clock import now
 from chalicelib.services import enterprises, imports
 from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
-from chalicelib.services.scope import can_write, write_refusal
 from chalicelib.store.models import Enterprise
 from chalicelib.workbooks.columns import ENTERPRISE_HEADER_ALIASES, FAILURE_COLUMN, ROW_COLUMN, enterprise_extra_fields, enterprise_labels
 from chalicelib.workbooks.reader import cell_text, is_blank, open_sheet
@@ -47,7 +46,7 @@ def process(principal: Principal, data: bytes, progress=None) -> imports.Outcome
             outcome.failures.append((cells, " ".join(f"列为“{labels.get(f, f)}”，{m}！" for f, m in exc.fields.items()),
                                      row_number))
             continue
-        refusal = write_refusal(principal, category=row.category, town=row.town)
+        refusal = principal.scope.write_refusal(category=row.category, town=row.town)
         if refusal:
             outcome.failures.append((cells, f"{refusal}！", row_number))
             continue
@@ -85,9 +84,9 @@ def _apply(principal: Principal, key: str, rows, current: Enterprise | None) -> 
     _, values, _ = rows[-1]
     stamp = now()
     if current is not None:
-        if not can_write(principal, category=current.category, town=current.town):
+        if not principal.scope.writes(category=current.category, town=current.town):
             return "该企业已由其他单位登记，不在您的管理范围内，无法更新！"
-        refusal = write_refusal(principal, category=values.category, town=values.town)
+        refusal = principal.scope.write_refusal(category=values.category, town=values.town)
         if refusal:
             return f"{refusal}，无法更新！"
         old_scope = (current.category, current.town)

@@ -22,7 +22,7 @@ from chalicelib.rules.text import fold, name_key
 from chalicelib.services import audit, paging
 from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
-from chalicelib.services.scope import READ_ROLES, WRITE_ROLES, can_read, require_role, write_refusal
+from chalicelib.access.policy import READERS, WRITERS, require
 from chalicelib.store.models import Enterprise, Staff, UniqueKey
 from chalicelib.store.values import condition_failed, plain, scope_key
 
@@ -61,7 +61,7 @@ def public(ent: Enterprise, *, full_phone: bool = False) -> dict:
 
 
 def create(principal: Principal, data: dict) -> Enterprise:
-    require_role(principal, WRITE_ROLES)
+    require(principal, WRITERS)
     values = parse_enterprise(data)
     _check_write_scope(principal, values)
     ent = build(principal, values)
@@ -121,9 +121,9 @@ def _exists(enterprise_id: str) -> bool:
 
 
 def get(principal: Principal, enterprise_id: str, *, audit_full_view: bool = True) -> Enterprise:
-    require_role(principal, READ_ROLES)
+    require(principal, READERS)
     ent = _load(enterprise_id)
-    if not can_read(principal, category=ent.category, town=ent.town, head_phone=ent.head_phone):
+    if not principal.scope.reads(category=ent.category, town=ent.town, head_phone=ent.head_phone):
         raise NotFoundError("企业不存在或不在您的管理范围内")
     if audit_full_view and principal.role != "head":
         audit.record(principal, action="查看企业详情", target=ent.name, scope=ent.town, rows=1)
@@ -131,7 +131,7 @@ def get(principal: Principal, enterprise_id: str, *, audit_full_view: bool = Tru
 
 
 def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
-    require_role(principal, WRITE_ROLES)
+    require(principal, WRITERS)
     ent = get(principal, enterprise_id, audit_full_view=False)
     _check_write_scope(principal, EnterpriseIn.model_construct(category=ent.category, town=ent.town))
     values = parse_enterprise(data)
@@ -191,26 +191,17 @@ def list_page(principal: Principal, filters: Filters, *, page: int, page_size: i
 
 def _index_plan(principal: Principal, filters: Filters):
     """(index, partitions) that hold exactly the caller's list when nothing but one key filters it."""
-    require_role(principal, READ_ROLES)
-    if filters.q or principal.role == "head":
+    require(principal, READERS)
+    if filters.q:
         return None
-    if principal.role == "town":
-        return None if filters.category or (filters.town and filters.town != principal.town) \
-            else (Enterprise.by_town, [principal.town])
-    if principal.role == "bureau":
-        if filters.town:
-            return None
-        codes = [c for c in principal.categories if not filters.category or c == filters.category]
-        return Enterprise.by_category, codes
-    if filters.town and filters.category:
-        return None
-    if filters.category:
-        return Enterprise.by_category, [filters.category]
-    return Enterprise.by_town, [filters.town] if filters.town else list(catalog.TOWNS)
+    kind, keys = principal.scope.enterprise_partitions(category=filters.category, town=filters.town)
+    if kind == "head" or (kind == "town" and filters.category) or (kind == "category" and filters.town):
+        return None  # the index alone does not hold exactly the list: read the scope and filter
+    return (Enterprise.by_town if kind == "town" else Enterprise.by_category), keys
 
 
 def list_all(principal: Principal, filters: Filters) -> list[Enterprise]:
-    require_role(principal, READ_ROLES)
+    require(principal, READERS)
     items = [e for e in _scoped(principal, filters) if _matches(e, filters)]
     items.sort(key=lambda e: (e.created_at, e.enterprise_id), reverse=True)
     return items
@@ -264,7 +255,7 @@ def assign(ent: Enterprise, values: EnterpriseIn) -> None:
 
 
 def _check_write_scope(principal: Principal, values: EnterpriseIn) -> None:
-    refusal = write_refusal(principal, category=values.category, town=values.town)
+    refusal = principal.scope.write_refusal(category=values.category, town=values.town)
     if refusal:
         raise ForbiddenError(refusal)
 
@@ -277,7 +268,7 @@ def _load(enterprise_id: str) -> Enterprise:
 
 
 def _writable(principal: Principal, ids: list[str]) -> list[Enterprise]:
-    require_role(principal, WRITE_ROLES)
+    require(principal, WRITERS)
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
         raise ValidationError("请选择要删除的企业", fields={"ids": "请选择要删除的企业"})
     if len(ids) > MAX_PAGE_SIZE:
@@ -291,24 +282,14 @@ def _writable(principal: Principal, ids: list[str]) -> list[Enterprise]:
 
 
 def _scoped(principal: Principal, filters: Filters) -> Iterator[Enterprise]:
-    role = principal.role
-    if role == "head":
-        yield from enterprises_of_head(principal.id)
+    """Every enterprise of the caller's scope that the filters may keep (one query per partition)."""
+    kind, keys = principal.scope.enterprise_partitions(category=filters.category, town=filters.town)
+    if kind == "head":
+        yield from enterprises_of_head(keys[0])
         return
-    if role == "town":
-        yield from Enterprise.by_town.query(principal.town)
-        return
-    if role == "bureau":
-        categories = [c for c in principal.categories if not filters.category or c == filters.category]
-        for code in categories:
-            yield from Enterprise.by_category.query(code)
-        return
-    # admin and taskforce read the district: one partition per town (or the filtered one)
-    if filters.category and not filters.town:
-        yield from Enterprise.by_category.query(filters.category)
-        return
-    for town in ([filters.town] if filters.town else catalog.TOWNS):
-        yield from Enterprise.by_town.query(town)
+    index = Enterprise.by_town if kind == "town" else Enterprise.by_category
+    for key in keys:
+        yield from index.query(key)
 
 
 def _matches(ent: Enterprise, filters: Filters) -> bool:

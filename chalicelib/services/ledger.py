@@ -13,29 +13,24 @@ from chalicelib.rules import catalog
 from chalicelib.rules.text import fold
 from chalicelib.services import audit, staff
 from chalicelib.services.auth import Principal
-from chalicelib.services.scope import can_read, require_role
+from chalicelib.access.policy import OFFICIALS, require
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import scope_key
 
-ROLES = ("admin", "bureau", "town", "taskforce")
+ROLES = OFFICIALS
 
 
 def categories(principal: Principal) -> list[dict]:
-    require_role(principal, ROLES)
-    return [{"code": c.code, "name": c.name, "department": c.department}
-            for c in catalog.CATEGORIES if principal.role != "bureau" or c.code in principal.categories]
+    require(principal, ROLES)
+    return [{"code": c.code, "name": c.name, "department": c.department} for c in principal.scope.visible_categories()]
 
 
 def partitions(principal: Principal, category: str, town: str = "") -> list[str]:
-    require_role(principal, ROLES)
-    if catalog.category(category) is None or (principal.role == "bureau" and category not in principal.categories):
+    require(principal, ROLES)
+    pairs = principal.scope.ledger_partitions(category, town)
+    if pairs is None:
         raise NotFoundError("该哨点类别不存在或不在您的管理范围内")
-    if principal.role == "town":
-        if town and town != principal.town:
-            return []
-        return [scope_key(category, principal.town)]
-    towns = [town] if town else list(catalog.TOWNS)
-    return [scope_key(category, t) for t in towns if t in catalog.TOWNS]
+    return [scope_key(c, t) for c, t in pairs]
 
 
 def list_page(principal: Principal, *, category: str, q: str, town: str, page: int,
@@ -56,11 +51,11 @@ def list_page(principal: Principal, *, category: str, q: str, town: str, page: i
 def get(principal: Principal, value: str, *, audited: bool = True) -> dict:
     """One person with full values (查看详情, audited); `audited=False` for a caller that audits its own
     action (查看核酸 / 疫苗接种), so one action is one entry."""
-    require_role(principal, ROLES)
+    require(principal, ROLES)
     enterprise_id, key = staff.split_id(value)
     enterprises = _enterprises({enterprise_id})
     ent = enterprises.get(enterprise_id)
-    if ent is None or not can_read(principal, category=ent.category, town=ent.town, head_phone=ent.head_phone):
+    if ent is None or not principal.scope.reads(category=ent.category, town=ent.town, head_phone=ent.head_phone):
         raise NotFoundError(staff.NOT_FOUND)
     person = staff.load(enterprise_id, key)
     if audited:

@@ -23,7 +23,7 @@ from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.rules.text import fold
 from chalicelib.services import audit, health, paging
 from chalicelib.services.auth import Principal
-from chalicelib.services.scope import require_role
+from chalicelib.access.policy import HEADS, require
 from chalicelib.services.security import keyed_hash
 from chalicelib.services.staff_schema import StaffIn, missing_enterprise, parse_staff
 from chalicelib.store.models import Enterprise, Staff
@@ -83,7 +83,7 @@ def public(person: Staff, ent: Enterprise | None, *, full: bool = False, health_
 
 def own_enterprises(principal: Principal) -> dict[str, Enterprise]:
     """The enterprises whose 负责人电话 is this head's phone, by id (sorted by name)."""
-    require_role(principal, ("head",))
+    require(principal, HEADS)
     from chalicelib.services.enterprises import enterprises_of_head
 
     return {e.enterprise_id: e for e in enterprises_of_head(principal.id)}

@@ -1,0 +1,110 @@
+"""What a caller reaches: one value, built once per request from the principal, that answers every
+"may this caller read / change this …" question and names the partitions a list reads. Services ask it;
+no service or route switches on roles itself.
+
+    运维 (admin)       the whole district; changes everything
+    专班 (taskforce)   the whole district; changes nothing
+    委办局 (bureau)    the sentinel categories it supervises, in every town
+    镇街 (town)        its own town, every category
+    企业负责人 (head)  the enterprises whose 负责人电话 is their phone
+
+Pure: no AWS, no storage; the services turn partitions into queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.rules import catalog
+
+DISTRICT_READERS = ("admin", "taskforce")
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str
+    subject: str  # username, or the head's phone
+    town: str | None = None
+    categories: frozenset[str] = frozenset()
+
+    # --- who the caller is ------------------------------------------------------------------------
+    def is_subject(self, *, role: str, subject: str) -> bool:
+        """The same caller as a stored (role, subject): a subject alone is ambiguous (an account may be
+        named like a head's phone number)."""
+        return (self.role, self.subject) == (role, subject)
+
+    @property
+    def district_wide(self) -> bool:
+        return self.role in DISTRICT_READERS
+
+    # --- enterprises and the people in them ---------------------------------------------------------
+    def reads(self, *, category: str, town: str, head_phone: str) -> bool:
+        if self.district_wide:
+            return True
+        if self.role == "bureau":
+            return category in self.categories
+        if self.role == "town":
+            return town == self.town
+        if self.role == "head":
+            return head_phone == self.subject
+        return False
+
+    def writes(self, *, category: str, town: str) -> bool:
+        """Register or change an enterprise of this category in this town (both before and after a move)."""
+        if self.role == "admin":
+            return True
+        if self.role == "bureau":
+            return category in self.categories
+        if self.role == "town":
+            return town == self.town
+        return False
+
+    def write_refusal(self, *, category: str, town: str) -> str | None:
+        """Why this caller may not register an enterprise of this category in this town (None if it may)."""
+        if self.writes(category=category, town=town):
+            return None
+        if self.role == "bureau":
+            return "该主体类型不在您单位的管理范围内"
+        if self.role == "town":
+            return f"只能登记{self.town}的企业"
+        return "您的账号无权登记企业"
+
+    # --- what lists read ----------------------------------------------------------------------------
+    def visible_categories(self) -> list[catalog.Category]:
+        if self.role == "bureau":
+            return [c for c in catalog.CATEGORIES if c.code in self.categories]
+        return list(catalog.CATEGORIES) if self.role in ("admin", "taskforce", "town") else []
+
+    def visible_towns(self) -> list[str]:
+        if self.role == "town":
+            return [self.town] if self.town else []
+        return list(catalog.TOWNS) if self.role in ("admin", "taskforce", "bureau") else []
+
+    def ledger_partitions(self, category: str, town: str = "") -> list[tuple[str, str]] | None:
+        """(category, town) pairs of the ledger's by-scope index this caller reads for one category,
+        narrowed to `town` if given; None if the category is not the caller's (or does not exist)."""
+        if catalog.category(category) is None or category not in {c.code for c in self.visible_categories()}:
+            return None
+        return [(category, t) for t in self.visible_towns() if not town or t == town]
+
+    def enterprise_partitions(self, *, category: str = "", town: str = "") -> tuple[str, list[str]]:
+        """Which enterprise index holds the caller's enterprises, and which keys of it: ("town", towns),
+        ("category", codes) or ("head", [phone]) — the smallest set that covers the filters."""
+        if self.role == "head":
+            return "head", [self.subject]
+        if self.role == "town":
+            return "town", [self.town] if self.town and (not town or town == self.town) else []
+        if self.role == "bureau":
+            return "category", [c for c in sorted(self.categories) if not category or c == category]
+        if category and not town:
+            return "category", [category]
+        return "town", [town] if town else list(catalog.TOWNS)
+
+    def label(self) -> str:
+        """The caller's scope in words, for the audit log."""
+        if self.role == "town":
+            return self.town or ""
+        if self.role == "bureau":
+            return "、".join(c.name for c in self.visible_categories())
+        if self.role == "head":
+            return "本人负责的企业"
+        return "全区"
