@@ -22,7 +22,7 @@ DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 HEALTH_HEADERS = ["最近一次核酸检测结果", "最近一次核酸检测时间", "第一针疫苗接种时间", "第二针疫苗接种时间", "第三针疫苗接种时间"]
 LEDGER_HEADERS = ["企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", *HEALTH_HEADERS, "操作"]
-STAFF_HEADERS = ["姓名", "手机号码", "身份证号码", "主体名称", *HEALTH_HEADERS[:2], "操作"]
+STAFF_HEADERS = ["姓名", "手机号码", "身份证号码", "人员类别", "主体名称", *HEALTH_HEADERS, "操作"]
 
 # For every header cell of the table: where it is, and whether its text is cut; and the table's own scrolling.
 _MEASURE = """(sel) => {
@@ -230,10 +230,26 @@ def test_ledger_staff_and_home_fit_their_screens(system, browser, shot):
     page.goto(f"{system}/#/staff")
     page.locator("[data-test=staff-table] .el-table__body-wrapper tbody tr").first.wait_for()
     page.get_by_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")).first.wait_for()
-    _assert_fits(page, "[data-test=staff-table]", STAFF_HEADERS)
+    m = _assert_fits(page, "[data-test=staff-table]", STAFF_HEADERS)
+    assert "居住地址" not in [h["text"] for h in m["heads"]]  # left to 编辑, so the vaccine columns fit
+    # the dose columns hold the vaccination file's dates (or 已接种（日期不详）), not only 暂无
+    doses = page.evaluate("""() => {
+      const table = document.querySelector('[data-test=staff-table]')
+      const ths = [...table.querySelectorAll('.el-table__header-wrapper th')].map((th) => th.innerText.replace(/\\s+/g, ''))
+      const at = ths.indexOf('第一针疫苗接种时间')
+      return [...table.querySelectorAll('.el-table__body-wrapper tbody tr')].map((tr) => tr.children[at].innerText.trim())
+    }""")
+    assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in doses), doses
     _assert_names_on_one_line(page, "[data-test=staff-table]")
+    first = page.locator("[data-test=staff-table] .el-table__body-wrapper tbody tr").first
+    edit, delete = (first.get_by_role("button", name=n).bounding_box() for n in ("编辑", "删除"))
+    assert abs(edit["y"] - delete["y"]) < 2, (edit, delete)  # 编辑 and 删除 side by side, not stacked
+    page.mouse.move(0, 0)  # no overflow tooltip in the picture
     _quiet(page)
     shot(page, "34-head-staff-pc-1440")
+    page.locator("[data-test=staff-table]").get_by_role("button", name="编辑").first.click()
+    page.locator(".el-dialog").get_by_text("居住地址").wait_for()  # what left the table is in the dialog
+    page.keyboard.press("Escape")
     page.close()
 
     # the mobile page: the head's home and the 24小时 list at 390×844, the staff page at desktop width

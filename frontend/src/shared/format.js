@@ -61,6 +61,9 @@ export const HEALTH_FIELDS = [
   { key: 'dose3_at', label: '第三针疫苗接种时间', time: true },
 ]
 
+/** 第一针/第二针/第三针疫苗接种时间: the dose columns of the ledger and the head's staff list. */
+export const DOSE_FIELDS = HEALTH_FIELDS.filter((f) => f.key.startsWith('dose'))
+
 /**
  * A long text as two lines for a narrow table column, broken where it reads well: the health headers
  * (最近一次核酸 / 检测结果, 第一针疫苗 / 接种时间) and an implied dose (已接种 / （日期不详）).
