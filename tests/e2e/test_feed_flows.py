@@ -51,7 +51,7 @@ def test_dropped_feeds_reach_the_phone_and_the_ledger(system, browser, shot):
     mobile_login(page, system, DEMO_HEAD_PHONE)
     page.locator("[data-test=bucket-h24]").wait_for()
     before = _counts(page)
-    token = page.evaluate("localStorage.getItem('sentinel.m.token')")
+    token = page.evaluate("sessionStorage.getItem('sentinel.m.token')")
     people = _api(system, "/api/staff?page_size=500", token)["items"]
     untested = [p for p in people if not p["health"]["last_sampled_at"] and p["category"] == "express"][:3]
     ids = [_api(system, f"/api/staff/{p['id']}", token)["id_number"] for p in untested]

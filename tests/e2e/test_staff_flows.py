@@ -80,7 +80,7 @@ def test_head_adds_a_person_gets_the_duplicate_and_imports_a_workbook(system, br
     mobile_login(desk, system, DEMO_HEAD_PHONE)
     desk.locator("[data-test=entry-staff]").click()
     desk.locator("[data-test=m-staff-list]").wait_for()
-    token = desk.evaluate("localStorage.getItem('sentinel.m.token')")
+    token = desk.evaluate("sessionStorage.getItem('sentinel.m.token')")
     request = urllib.request.Request(f"{system}/api/staff/options", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request) as answer:
         express = next(e["name"] for e in json.load(answer)["enterprises"] if e["category"] == "express")

@@ -63,8 +63,35 @@ function buildUrl(path, query) {
   return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path
 }
 
+// Where the session token is kept: sessionStorage (this tab only, gone when it closes), never localStorage.
+// Nothing personal outlives a logout: forgetting the session removes the token and every `personalKeys`
+// entry from both storages (older versions kept the token and the head's phone in localStorage).
+function storages() {
+  const out = []
+  for (const name of ['sessionStorage', 'localStorage']) {
+    try {
+      if (window[name]) out.push(window[name])
+    } catch {
+      // storage disabled: nothing kept there
+    }
+  }
+  return out
+}
+
+function tokenStore() {
+  try {
+    return window.sessionStorage
+  } catch {
+    return null
+  }
+}
+
 /**
- * createApi({ tokenKey, notify(message), onUnauthorized() })
+ * createApi({ tokenKey, personalKeys, notify(message), onUnauthorized() })
+ *
+ * tokenKey     – the sessionStorage key of the session token
+ * personalKeys – other keys an older version may have left in storage (a phone number): removed at start
+ *                and whenever the session is forgotten
  *
  * Request options:
  *   query   – object turned into the query string (empty values dropped)
@@ -73,14 +100,29 @@ function buildUrl(path, query) {
  *   silent  – true: never toast; array of codes: don't toast those codes
  *   noAuthRedirect – a 401 does not clear the token / go to login (login forms)
  */
-export function createApi({ tokenKey, notify, onUnauthorized }) {
+export function createApi({ tokenKey, personalKeys = [], notify, onUnauthorized }) {
   const api = {
     onUnauthorized: onUnauthorized || (() => {}),
-    getToken: () => localStorage.getItem(tokenKey),
+    getToken: () => tokenStore()?.getItem(tokenKey) || null,
+    /** Keep the token for this tab; null forgets the session (token and personal keys, both storages). */
     setToken(token) {
-      if (token) localStorage.setItem(tokenKey, token)
-      else localStorage.removeItem(tokenKey)
+      if (token) tokenStore()?.setItem(tokenKey, token)
+      else api.forget()
     },
+    forget() {
+      for (const store of storages()) {
+        for (const key of [tokenKey, ...personalKeys]) store.removeItem(key)
+      }
+    },
+  }
+
+  // what an older version left in localStorage: a token still valid moves to this tab, the rest goes
+  try {
+    const legacy = window.localStorage?.getItem(tokenKey)
+    if (legacy && !api.getToken()) tokenStore()?.setItem(tokenKey, legacy)
+    for (const key of [tokenKey, ...personalKeys]) window.localStorage?.removeItem(key)
+  } catch {
+    // storage disabled
   }
 
   function report(err, opts) {
