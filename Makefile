@@ -51,6 +51,7 @@ reset:
 # The functional suite runs twice: on in-process moto (fast), then with its tables on DynamoDB Local, so
 # nothing works only on moto. The local-stack and browser tests always run on DynamoDB Local.
 test: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
+	bash .ci/audit
 	$(PY) -m pytest -q tests/unit tests/functional
 	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack" tests/functional
 	$(PY) -m pytest -q tests/e2e
