@@ -20,6 +20,35 @@ export function formatTime(value) {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
 }
 
+const secondsFormatter = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+})
+
+/** ISO-8601 (with offset) → "YYYY-MM-DD HH:mm:ss" in Asia/Shanghai (操作日志). */
+export function formatTimeSeconds(value) {
+  if (!value) return ''
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime())) return String(value)
+  const p = {}
+  for (const { type, value: v } of secondsFormatter.formatToParts(d)) p[type] = v
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`
+}
+
+/** Today in Asia/Shanghai as "YYYY-MM-DD", or `offsetDays` from it (−6: six days ago). */
+export function shanghaiDate(offsetDays = 0) {
+  const p = {}
+  for (const { type, value: v } of partsFormatter.formatToParts(new Date())) p[type] = v
+  const day = new Date(Date.UTC(+p.year, +p.month - 1, +p.day + offsetDays))
+  return day.toISOString().slice(0, 10)
+}
+
 /** 13812345678 → 138****5678; anything else unchanged. */
 export function maskPhone(value) {
   const s = String(value ?? '')
