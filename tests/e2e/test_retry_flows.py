@@ -1,7 +1,10 @@
 """数据接入 → 失败队列 (运维): a feed file whose every delivery failed is 失败 (a red tag) in the file list and
 its S3 event waits in the dead-letter queue; the tab lists it (队列, 文件, 状态, 原因, 投递次数, 时间), 重试
 asks first, puts it back on the work queue and the list empties (暂无失败消息); the worker then reads the
-file and it ends 已完成."""
+file and it ends 已完成.
+
+It drops a NAT file, so it is named to run after test_feed_flows (which starts from a district no feed has
+touched and counts the NAT files)."""
 from __future__ import annotations
 
 import json
