@@ -7,6 +7,8 @@ caller's Scope (access/scope.py), checked by the services on every object.
 """
 from __future__ import annotations
 
+from chalicelib.errors import ForbiddenError
+
 PUBLIC = "public"  # no session: logging in, and the local stage's SMS outbox
 SIGNED_IN = "signed-in"  # any valid session; what it reaches is decided by the caller's scope
 
@@ -71,8 +73,6 @@ ROUTES: dict[tuple[str, str], object] = {
 
 def require(principal, roles: tuple[str, ...]) -> None:
     """Inside a service, the same rule again (a service may be called from more than one route)."""
-    from chalicelib.errors import ForbiddenError
-
     if principal.role not in roles:
         raise ForbiddenError("您的账号无权进行此操作")
 

@@ -23,10 +23,12 @@ from urllib.parse import unquote_plus
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import NotFoundError
+from chalicelib.config import settings
+from chalicelib.errors import BadFileError, NotFoundError, TooLargeError
 from chalicelib.integrations import storage
 from chalicelib.rules import feeds as rules
 from chalicelib.rules.clock import SHANGHAI, iso, now
+from chalicelib.rules.text import clean
 from chalicelib.services import health, jobs
 from chalicelib.services.feed_reader import BadFeedError, Block, csv_blocks, xlsx_blocks
 from chalicelib.services.feed_rows import NO_TIME, RESULTS, Context, NatRows, Report, nat_rows, vaccine_rows
@@ -264,10 +266,6 @@ def upload(kind: str, filename: str, data: bytes) -> str:
     """The operator's upload (also how the demo drops a feed): the same S3 path a provider uses. Bounded
     like a workbook upload (the body arrives base64 in the Lambda event); larger files are dropped into
     feeds/ directly, where they are read in blocks whatever their size."""
-    from chalicelib.errors import BadFileError, TooLargeError
-    from chalicelib.config import settings
-    from chalicelib.rules.text import clean
-
     if kind not in KINDS:
         raise BadFileError("数据类型只能是 nat 或 vaccine")
     limit = settings().max_upload_bytes

@@ -22,6 +22,7 @@ from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.rules.text import fold
 from chalicelib.services import audit, health, paging
+from chalicelib.services.enterprises import enterprises_of_head
 from chalicelib.services.auth import Principal
 from chalicelib.access.policy import HEADS, require
 from chalicelib.services.security import keyed_hash
@@ -84,7 +85,6 @@ def public(person: Staff, ent: Enterprise | None, *, full: bool = False, health_
 def own_enterprises(principal: Principal) -> dict[str, Enterprise]:
     """The enterprises whose 负责人电话 is this head's phone, by id (sorted by name)."""
     require(principal, HEADS)
-    from chalicelib.services.enterprises import enterprises_of_head
 
     return {e.enterprise_id: e for e in enterprises_of_head(principal.id)}
 
