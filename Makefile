@@ -53,7 +53,7 @@ reset:
 test: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	bash .ci/audit
 	$(PY) -m pytest -q tests/unit tests/functional
-	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack" tests/functional
+	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack and not once" tests/functional
 	$(PY) -m pytest -q tests/e2e
 
 unit: $(STAMP)
@@ -61,7 +61,7 @@ unit: $(STAMP)
 
 functional: $(STAMP) $(DDB_LOCAL)
 	$(PY) -m pytest -q tests/functional
-	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack" tests/functional
+	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack and not once" tests/functional
 
 e2e: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	$(PY) -m pytest -q tests/e2e

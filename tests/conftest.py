@@ -186,3 +186,4 @@ def head_login(api, sms):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "stack: starts the real local stack (runs once, not per DynamoDB backend)")
+    config.addinivalue_line("markers", "once: about the HTTP edge, not the store (runs once, not per DynamoDB backend)")

@@ -8,10 +8,12 @@ import json
 import re
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.functional.test_staff import HEAD, district  # noqa: F401 - fixture
 
+pytestmark = pytest.mark.once
 CASES = 1100
 PARAM = re.compile(r"\{(\w+)\}")
 QUERY_NAMES = ["page", "page_size", "q", "category", "town", "kind", "bucket", "from", "to", "cursor",
