@@ -11,7 +11,7 @@ import openpyxl
 
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import SHANGHAI, now
-from chalicelib.rules.idnumber import check_character
+from chalicelib.rules.idnumber import compose
 from chalicelib.services import enterprises, feeds, health, security, staff
 from chalicelib.services.auth import Principal
 from chalicelib.services.enterprise_schema import parse_enterprise
@@ -92,11 +92,11 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> list[str]:
     with Staff.batch_write() as batch:
         for n in range(count):
             born = date(1965, 1, 1) + timedelta(days=rng.randrange(365 * 38))
-            first17 = f"440115{born:%Y%m%d}{rng.randrange(1000):03d}"
+            number = compose(born, rng.randrange(1000))
             values = StaffIn(enterprise_id=ent.enterprise_id, name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                              person_category=rng.choice(catalog.PERSON_CATEGORIES[:3]),
                              phone=f"1{rng.choice('35789')}{rng.randrange(10**9):09d}",
-                             id_number=first17 + check_character(first17),
+                             id_number=number,
                              residence_type=rng.choice(catalog.RESIDENCE_TYPES[:4]),
                              address=f"广州市南沙区{ent.town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
                              extra={"project_name": plain(ent.extra).get("project_name", "")} if ent.category == "construction" else {})
@@ -137,8 +137,7 @@ def _nat_feed(rng: random.Random, numbers: list[str]) -> bytes:
                 sample(number, age + rng.uniform(24, 24 * 6))
     for _ in range(40):  # people no enterprise registered (kept 14 days for a late registration)
         born = date(1970, 1, 1) + timedelta(days=rng.randrange(365 * 30))
-        first17 = f"440115{born:%Y%m%d}{rng.randrange(1000):03d}"
-        sample(first17 + check_character(first17), rng.uniform(1, 60))
+        sample(compose(born, rng.randrange(1000)), rng.uniform(1, 60))
     lines.append(f"440115199001011234,校验位错误,{current - timedelta(hours=3):%Y-%m-%d %H:%M:%S},,阴性,{SITES[0]}")
     lines.append(f"{numbers[0]},时间错误,2026-02-30 10:00:00,,阴性,{SITES[0]}")
     return ("\r\n".join(lines) + "\r\n").encode("gbk")

@@ -1,13 +1,12 @@
 """The dead-letter queues, for 运维 (数据接入 → 失败队列): the S3 events whose work failed on every
 delivery, each with the job or feed file it was for and why it ended, and a retry that puts it back.
 
-A message is looked at without being consumed (received with a short visibility timeout); a retry
+A message is looked at without being consumed (received, then made visible again at once); a retry
 reopens the record (services/jobs.reopen), sends the event to the work queue again and deletes the dead
 letter. Queue names derive from the stage, as infra/stateful.json names them.
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus
 
@@ -17,10 +16,11 @@ from chalicelib.config import settings
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.integrations.s3_events import s3_records
 from chalicelib.rules.clock import iso
-from chalicelib.services import feeds, jobs
+from chalicelib.services import feeds, imports, jobs
 from chalicelib.store.models import FeedFile, ImportJob
 
 QUEUES = {"imports": "工作簿导入", "feeds": "数据文件"}
+STATUS_LABELS = {**imports.STATUS_LABELS, **feeds.STATUS_LABELS}
 PEEK_ROUNDS = 10  # receive calls per listing (10 messages each): dead letters are few, or something is wrong
 
 _client = None
@@ -54,6 +54,10 @@ def _peek(kind: str) -> list[dict]:
         for message in fresh:
             seen.add(message["MessageId"])
             out.append(message)
+    for start in range(0, len(out), 10):  # visible again now, so the next listing or a retry sees them
+        _sqs().change_message_visibility_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for i, m in enumerate(out[start:start + 10])])
     return out
 
 
@@ -85,20 +89,16 @@ def listing() -> list[dict]:
             items.append({
                 "id": message["MessageId"], "queue": kind, "queue_label": label,
                 "object_key": key, "filename": getattr(record, "filename", "") or key.rsplit("/", 1)[-1],
-                "status": getattr(record, "status", ""), "message": getattr(record, "message", "") or "",
+                "status": getattr(record, "status", ""),
+                "status_label": STATUS_LABELS.get(getattr(record, "status", ""), "无处理记录"),
+                "message": getattr(record, "message", "") or "",
                 "deliveries": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
                 "sent_at": iso(datetime.fromtimestamp(sent, timezone.utc)) if sent else None})
     return items
 
 
 def _find(queue: str, message_id: str) -> list[dict]:
-    """The message, if it is still there (a listing a moment ago hides it for two seconds)."""
-    for wait in (0, 1.5, 1.5):
-        time.sleep(wait)
-        found = [m for m in _peek(queue) if m["MessageId"] == message_id]
-        if found:
-            return found
-    return []
+    return [m for m in _peek(queue) if m["MessageId"] == message_id]
 
 
 def retry(queue: str, message_id: str) -> dict:

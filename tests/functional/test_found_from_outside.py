@@ -17,7 +17,6 @@ def test_an_import_that_changes_the_category_moves_the_staff_with_the_enterprise
                                                                                head_login, accounts):
     """Finding 1: 主体类型 changed by a workbook left the staff in the old category's ledger, where the old
     bureau could still export their full ID numbers."""
-    from chalicelib.services import security  # noqa: F401
     from chalicelib.store.models import Account
 
     Account("shijian", role="bureau", display_name="区市场监督管理局", categories=["market"],

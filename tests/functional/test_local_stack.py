@@ -22,7 +22,7 @@ from urllib.parse import quote
 import openpyxl
 import pytest
 
-from chalicelib.rules.idnumber import check_character
+from chalicelib.rules.idnumber import compose
 from local.stack import STATE_FORMAT, free_port
 from tests.conftest import ROOT
 
@@ -96,8 +96,7 @@ class Running:
 
 
 def _id(n: int) -> str:
-    first = f"440115{date(1990, 1, 1) + timedelta(days=n // 1000):%Y%m%d}{n % 1000:03d}"
-    return first + check_character(first)
+    return compose(date(1990, 1, 1) + timedelta(days=n // 1000), n)
 
 
 def _staff_workbook(count: int) -> bytes:

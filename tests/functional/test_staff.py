@@ -6,15 +6,14 @@ import io
 import openpyxl
 import pytest
 
-from chalicelib.rules.idnumber import check_character
+from chalicelib.rules.idnumber import check_character, compose
 
 HEAD = "13800138000"
 OTHER_HEAD = "13900139000"
 
 
 def id_number(seq: int, born: str = "19900101", area: str = "440115") -> str:
-    first = f"{area}{born}{seq:03d}"
-    return first + check_character(first)
+    return compose(born, seq, area)
 
 
 def person(ent_id, n=1, **overrides):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.rules.clock import SHANGHAI
-from chalicelib.rules.idnumber import check_character
+from chalicelib.rules.idnumber import compose
 from chalicelib.services import feed_rows, feeds
 from chalicelib.services.feed_reader import BadFeedError, csv_blocks
 from chalicelib.services.security import keyed_hash
@@ -18,8 +18,7 @@ HEADER = "身份证号码,姓名,采样时间,检测时间,检测结果,采样�
 
 
 def number(n: int) -> str:
-    first17 = f"440115{19900101 + n % 28:08d}{n % 1000:03d}"
-    return first17 + check_character(first17)
+    return compose(f"{19900101 + n % 28:08d}", n)
 
 
 def at(hours_ago: float) -> str:
