@@ -11,6 +11,7 @@ import urllib.request
 import openpyxl
 
 from chalicelib.rules.clock import SHANGHAI, now
+from chalicelib.rules.idnumber import compose
 from local.demo import DEMO_HEAD_PHONE, DEMO_PASSWORD
 from tests.e2e.conftest import console_login, mobile_login
 
@@ -53,6 +54,20 @@ def test_operator_finds_what_a_head_did_today(system, browser, shot):
         head.get_by_role("button", name="导出全部").click()
     assert download.value.suggested_filename.endswith(".xlsx")
     head.close()
+    # and imports a workbook (through the API, with the code the terminal printed: it stays valid)
+    with urllib.request.urlopen(f"{system}/api/dev/sms-outbox") as answer:
+        code = next(i["code"] for i in json.load(answer)["items"] if i["phone"] == DEMO_HEAD_PHONE)
+    head_token = _api(system, "/api/auth/sms-login", body={"phone": DEMO_HEAD_PHONE, "code": code})["token"]
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "身份证号码", "手机号码", "企业名称", "人员类别", "居住类型", "居住地址"])
+    book.active.append(["审计员", compose("19900303", 77), "13712349999", "", "一线人员", "自行租住", "广州市南沙区1号"])
+    data = io.BytesIO()
+    book.save(data)
+    upload = urllib.request.Request(f"{system}/api/staff/import", data=data.getvalue(), method="POST", headers={
+        "Authorization": f"Bearer {head_token}", "X-Filename": "audit.xlsx",
+        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    with urllib.request.urlopen(upload) as answer:
+        assert answer.status == 202
 
     # enough entries of one kind for a second page: 运维 opens 25 enterprises' details
     admin = _api(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
@@ -75,7 +90,7 @@ def test_operator_finds_what_a_head_did_today(system, browser, shot):
     page.get_by_placeholder("用户名或手机号").fill(DEMO_HEAD_PHONE)
     rows = _search(page)
     actions = {r["操作"] for r in rows}
-    assert {"登录", "获取验证码", "导出员工信息"} <= actions, actions
+    assert {"登录", "获取验证码", "导入员工信息", "导出员工信息"} <= actions, actions
     assert {r["操作人"] for r in rows} == {MASKED}, rows
     assert all(r["角色"] == "企业负责人" for r in rows), rows
     assert DEMO_HEAD_PHONE not in page.locator("[data-test=audit-table]").inner_text()
@@ -85,8 +100,9 @@ def test_operator_finds_what_a_head_did_today(system, browser, shot):
     page.mouse.move(0, 0)
     shot(page, "46-audit-head-today-1440")
 
-    # the row's expansion holds the user agent
-    page.locator("[data-test=audit-table] .el-table__expand-icon").first.click()
+    # the row's expansion holds the user agent (the export was made in the browser)
+    index = [r["操作"] for r in rows].index("导出员工信息")
+    page.locator("[data-test=audit-table] .el-table__expand-icon").nth(index).click()
     detail = page.locator("[data-test=audit-detail]").first
     detail.wait_for()
     assert "Chrome" in detail.inner_text(), detail.inner_text()
