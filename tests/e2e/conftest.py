@@ -92,3 +92,25 @@ def mobile_login(page, base, phone):
         code = next(i["code"] for i in json.load(answer)["items"] if i["phone"] == phone)
     page.get_by_placeholder("请输入验证码").fill(code)
     page.get_by_role("button", name="登录").click()
+
+
+def api_json(base, path, token=None, body=None):
+    """One JSON call to the running system (POST when there is a body)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None, headers=headers)
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+
+def table_rows(page, test_id, *, rows_only=True):
+    """The rows of an Element Plus table (by data-test), each as {header: cell text}, once it has loaded."""
+    page.wait_for_function(f"() => !document.querySelector('[data-test={test_id}] .el-loading-mask')")
+    row = "tr.el-table__row" if rows_only else "tr"
+    return page.evaluate(f"""() => {{
+      const table = document.querySelector('[data-test={test_id}]')
+      const heads = [...table.querySelectorAll('.el-table__header-wrapper th')].map((th) => th.innerText.trim())
+      return [...table.querySelectorAll('.el-table__body-wrapper tbody {row}')].map((tr) =>
+        Object.fromEntries([...tr.children].map((td, i) => [heads[i], td.innerText.trim()])))
+    }}""")

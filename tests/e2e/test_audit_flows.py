@@ -13,29 +13,16 @@ import openpyxl
 from chalicelib.rules.clock import SHANGHAI, now
 from chalicelib.rules.idnumber import compose
 from local.demo import DEMO_HEAD_PHONE, DEMO_PASSWORD
-from tests.e2e.conftest import console_login, mobile_login
+from tests.e2e.conftest import api_json, console_login, mobile_login, table_rows
 
 DESKTOP = {"width": 1440, "height": 900}
 MASKED = f"{DEMO_HEAD_PHONE[:3]}****{DEMO_HEAD_PHONE[-4:]}"
 
 
-def _api(base, path, token=None, body=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None, headers=headers)
-    with urllib.request.urlopen(request) as answer:
-        return json.load(answer)
 
 
 def _rows(page):
-    page.wait_for_function("() => !document.querySelector('[data-test=audit-table] .el-loading-mask')")
-    return page.evaluate("""() => {
-      const table = document.querySelector('[data-test=audit-table]')
-      const heads = [...table.querySelectorAll('.el-table__header-wrapper th')].map((th) => th.innerText.trim())
-      return [...table.querySelectorAll('.el-table__body-wrapper tbody tr.el-table__row')].map((tr) =>
-        Object.fromEntries([...tr.children].map((td, i) => [heads[i], td.innerText.trim()])))
-    }""")
+    return table_rows(page, "audit-table")
 
 
 def _search(page):
@@ -57,7 +44,7 @@ def test_operator_finds_what_a_head_did_today(system, browser, shot):
     # and imports a workbook (through the API, with the code the terminal printed: it stays valid)
     with urllib.request.urlopen(f"{system}/api/dev/sms-outbox") as answer:
         code = next(i["code"] for i in json.load(answer)["items"] if i["phone"] == DEMO_HEAD_PHONE)
-    head_token = _api(system, "/api/auth/sms-login", body={"phone": DEMO_HEAD_PHONE, "code": code})["token"]
+    head_token = api_json(system, "/api/auth/sms-login", body={"phone": DEMO_HEAD_PHONE, "code": code})["token"]
     book = openpyxl.Workbook()
     book.active.append(["姓名", "身份证号码", "手机号码", "企业名称", "人员类别", "居住类型", "居住地址"])
     book.active.append(["审计员", compose("19900303", 77), "13712349999", "", "一线人员", "自行租住", "广州市南沙区1号"])
@@ -70,9 +57,9 @@ def test_operator_finds_what_a_head_did_today(system, browser, shot):
         assert answer.status == 202
 
     # enough entries of one kind for a second page: 运维 opens 25 enterprises' details
-    admin = _api(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
-    for ent in _api(system, "/api/enterprises?page_size=25", admin)["items"][:25]:
-        _api(system, f"/api/enterprises/{ent['id']}", admin)
+    admin = api_json(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
+    for ent in api_json(system, "/api/enterprises?page_size=25", admin)["items"][:25]:
+        api_json(system, f"/api/enterprises/{ent['id']}", admin)
 
     page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
     console_login(page, system, "admin")

@@ -3,9 +3,7 @@ ledger without a restart; the same file dropped again changes nothing."""
 from __future__ import annotations
 
 import io
-import json
 import time
-import urllib.request
 from datetime import timedelta
 
 import boto3
@@ -13,16 +11,9 @@ import openpyxl
 
 from chalicelib.rules.clock import SHANGHAI, now
 from local.demo import DEMO_HEAD_PHONE, DEMO_PASSWORD
-from tests.e2e.conftest import console_login, mobile_login
+from tests.e2e.conftest import api_json, console_login, mobile_login
 
 
-def _api(base, path, token=None, body=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None, headers=headers)
-    with urllib.request.urlopen(request) as answer:
-        return json.load(answer)
 
 
 def _drop(key: str, data: bytes) -> None:
@@ -33,7 +24,7 @@ def _drop(key: str, data: bytes) -> None:
 
 def _wait_for_files(base, admin, kind, count):
     for _ in range(100):
-        files = _api(base, f"/api/feeds?kind={kind}", admin)["items"]
+        files = api_json(base, f"/api/feeds?kind={kind}", admin)["items"]
         if len([f for f in files if f["status"] != "running"]) >= count:
             return files
         time.sleep(0.2)
@@ -52,9 +43,9 @@ def test_dropped_feeds_reach_the_phone_and_the_ledger(system, browser, shot):
     page.locator("[data-test=bucket-h24]").wait_for()
     before = _counts(page)
     token = page.evaluate("sessionStorage.getItem('sentinel.m.token')")
-    people = _api(system, "/api/staff?page_size=500", token)["items"]
+    people = api_json(system, "/api/staff?page_size=500", token)["items"]
     untested = [p for p in people if not p["health"]["last_sampled_at"] and p["category"] == "express"][:3]
-    ids = [_api(system, f"/api/staff/{p['id']}", token)["id_number"] for p in untested]
+    ids = [api_json(system, f"/api/staff/{p['id']}", token)["id_number"] for p in untested]
 
     def at(hours):
         return (now() - timedelta(hours=hours)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
@@ -69,7 +60,7 @@ def test_dropped_feeds_reach_the_phone_and_the_ledger(system, browser, shot):
     buffer = io.BytesIO()
     book.save(buffer)
     _drop("feeds/vaccine/e2e.xlsx", buffer.getvalue())
-    admin = _api(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
+    admin = api_json(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
     _wait_for_files(system, admin, "nat", 1)
     _wait_for_files(system, admin, "vaccine", 1)
 
@@ -87,7 +78,7 @@ def test_dropped_feeds_reach_the_phone_and_the_ledger(system, browser, shot):
     page.reload()
     page.locator("[data-test=bucket-h24]").wait_for()
     assert _counts(page) == after
-    assert len(_api(system, "/api/feeds?kind=nat", admin)["items"]) == 1
+    assert len(api_json(system, "/api/feeds?kind=nat", admin)["items"]) == 1
     page.close()
 
     desk = browser.new_page(viewport={"width": 1440, "height": 900})

@@ -16,7 +16,7 @@ import openpyxl
 
 from chalicelib.rules.clock import SHANGHAI, now
 from local.demo import DEMO_HEAD_PHONE, DEMO_PASSWORD
-from tests.e2e.conftest import console_login, mobile_login
+from tests.e2e.conftest import api_json, console_login, mobile_login
 
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -55,13 +55,6 @@ _NAME_LINES = """([sel, column]) => {
 }"""
 
 
-def _api(base, path, token=None, body=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None, headers=headers)
-    with urllib.request.urlopen(request) as answer:
-        return json.load(answer)
 
 
 def _at(hours: float) -> str:
@@ -73,17 +66,17 @@ def _feed_the_demo_district(base):
     the columns then hold real times and dates (and 已接种（日期不详）), not only 暂无."""
     from chalicelib.config import settings
 
-    admin = _api(base, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
-    mine = _api(base, f"/api/enterprises?q={DEMO_HEAD_PHONE}&page_size=100", admin)["items"]
+    admin = api_json(base, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
+    mine = api_json(base, f"/api/enterprises?q={DEMO_HEAD_PHONE}&page_size=100", admin)["items"]
     rows = []
     for ent in mine:  # the head's people first: the first eight were sampled within 24 hours
         # by town too: another town may have an enterprise of the same name
         query = urllib.parse.urlencode({"category": ent["category"], "q": ent["name"], "town": ent["town"],
                                         "page_size": 100})
-        rows += _api(base, f"/api/ledger?{query}", admin)["items"]
-    rows += _api(base, "/api/ledger?category=express&page=1&page_size=20", admin)["items"]
+        rows += api_json(base, f"/api/ledger?{query}", admin)["items"]
+    rows += api_json(base, "/api/ledger?category=express&page=1&page_size=20", admin)["items"]
     people = {r["id"]: r for r in rows}
-    numbers = {sid: _api(base, f"/api/ledger/{urllib.parse.quote(sid)}", admin)["id_number"] for sid in people}
+    numbers = {sid: api_json(base, f"/api/ledger/{urllib.parse.quote(sid)}", admin)["id_number"] for sid in people}
     nat, doses = [], []
     for n, sid in enumerate(people):
         name, number = people[sid]["name"], numbers[sid]
@@ -101,13 +94,13 @@ def _feed_the_demo_district(base):
     buffer = io.BytesIO()
     book.save(buffer)
     s3 = boto3.client("s3")
-    before = {kind: len(_api(base, f"/api/feeds?kind={kind}", admin)["items"]) for kind in ("nat", "vaccine")}
+    before = {kind: len(api_json(base, f"/api/feeds?kind={kind}", admin)["items"]) for kind in ("nat", "vaccine")}
     s3.put_object(Bucket=settings().files_bucket, Key="feeds/nat/e2e-layout.csv",
                   Body=("身份证号码,姓名,采样时间,检测时间,检测结果,采样点\r\n" + "".join(nat)).encode())
     s3.put_object(Bucket=settings().files_bucket, Key="feeds/vaccine/e2e-layout.xlsx", Body=buffer.getvalue())
     for kind in ("nat", "vaccine"):
         for _ in range(150):
-            files = _api(base, f"/api/feeds?kind={kind}", admin)["items"]
+            files = api_json(base, f"/api/feeds?kind={kind}", admin)["items"]
             if len([f for f in files if f["status"] != "running"]) > before[kind]:
                 break
             time.sleep(0.2)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.request
 from datetime import timedelta
 
 import boto3
@@ -18,25 +17,18 @@ import pytest
 
 from chalicelib.rules.clock import SHANGHAI, now
 from local.demo import DEMO_PASSWORD
-from tests.e2e.conftest import console_login
+from tests.e2e.conftest import api_json, console_login, table_rows
 
 DESKTOP = {"width": 1440, "height": 900}
 KEY = "feeds/nat/e2e-dead-letter.csv"
 NAME = KEY.rsplit("/", 1)[-1]
 
 
-def _api(base, path, token=None, body=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None, headers=headers)
-    with urllib.request.urlopen(request) as answer:
-        return json.load(answer)
 
 
 def _file(base, token, status):
     for _ in range(150):
-        mine = [f for f in _api(base, "/api/feeds?kind=nat", token)["items"] if f["object_key"] == KEY]
+        mine = [f for f in api_json(base, "/api/feeds?kind=nat", token)["items"] if f["object_key"] == KEY]
         if mine and mine[0]["status"] == status:
             return mine[0]
         time.sleep(0.2)
@@ -70,17 +62,11 @@ def _a_file_that_failed_every_delivery(base, token):
 
 
 def _dead_rows(page):
-    page.wait_for_function("() => !document.querySelector('[data-test=dead-letters-table] .el-loading-mask')")
-    return page.evaluate("""() => {
-      const table = document.querySelector('[data-test=dead-letters-table]')
-      const heads = [...table.querySelectorAll('.el-table__header-wrapper th')].map((th) => th.innerText.trim())
-      return [...table.querySelectorAll('.el-table__body-wrapper tbody tr')].map((tr) =>
-        Object.fromEntries([...tr.children].map((td, i) => [heads[i], td.innerText.trim()])))
-    }""")
+    return table_rows(page, "dead-letters-table", rows_only=False)
 
 
 def test_operator_retries_a_dead_letter(system, browser, shot):
-    admin = _api(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
+    admin = api_json(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
     _a_file_that_failed_every_delivery(system, admin)
 
     page = browser.new_page(viewport=DESKTOP)
