@@ -132,6 +132,10 @@ def json_body(bp: Blueprint) -> dict:
     return body
 
 
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
 def _check_values(body: dict) -> None:
     stack = [(body, "", 1)]
     while stack:
@@ -142,8 +146,10 @@ def _check_values(body: dict) -> None:
         for key, item in items:
             where = f"{path}.{key}" if path else str(key)
             for text in (key, item):
-                if isinstance(text, str) and any("\ud800" <= c <= "\udfff" for c in text):
+                if isinstance(text, str) and _has_surrogate(text):
+                    # the field's name may itself be the bad text: never echo a surrogate back
                     field = where.split(".")[0]
+                    field = field if not _has_surrogate(field) else "（字段名）"
                     raise ValidationError(f"字段 {field} 含有无法识别的字符", fields={field: "含有无法识别的字符"})
             if isinstance(item, (dict, list)):
                 stack.append((item, where, depth + 1))

@@ -50,7 +50,9 @@ def test_no_route_answers_500_to_anything(api, login, district, head_login):
               "not-a-token"]
     seen = {"cases": 0}
 
-    @settings(max_examples=CASES, deadline=None, database=None,
+    # derandomize: the same 1,100 cases on every run, so CI is reproducible; widen CASES or drop it locally
+    # to look further (a random run found a surrogate as a field name, now covered in test_found_from_outside)
+    @settings(max_examples=CASES, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(route=st.sampled_from(_routes()), token=st.sampled_from(tokens),
            params=st.dictionaries(st.sampled_from(QUERY_NAMES), text, max_size=4),
