@@ -1,50 +1,43 @@
 // Display helpers shared by both apps.
 
-const partsFormatter = new Intl.DateTimeFormat('zh-CN', {
+const shanghai = (withSeconds) => new Intl.DateTimeFormat('zh-CN', {
   timeZone: 'Asia/Shanghai',
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',
   hour: '2-digit',
   minute: '2-digit',
+  ...(withSeconds ? { second: '2-digit' } : {}),
   hourCycle: 'h23',
 })
+const minutesFormatter = shanghai(false)
+const secondsFormatter = shanghai(true)
+
+function shanghaiParts(value, formatter) {
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime())) return null
+  const p = {}
+  for (const { type, value: v } of formatter.formatToParts(d)) p[type] = v
+  return p
+}
 
 /** ISO-8601 (with offset) → "YYYY-MM-DD HH:mm" in Asia/Shanghai. */
 export function formatTime(value) {
   if (!value) return ''
-  const d = new Date(value)
-  if (Number.isNaN(d.getTime())) return String(value)
-  const p = {}
-  for (const { type, value: v } of partsFormatter.formatToParts(d)) p[type] = v
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
+  const p = shanghaiParts(value, minutesFormatter)
+  return p ? `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}` : String(value)
 }
-
-const secondsFormatter = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-})
 
 /** ISO-8601 (with offset) → "YYYY-MM-DD HH:mm:ss" in Asia/Shanghai (操作日志). */
 export function formatTimeSeconds(value) {
   if (!value) return ''
-  const d = new Date(value)
-  if (Number.isNaN(d.getTime())) return String(value)
-  const p = {}
-  for (const { type, value: v } of secondsFormatter.formatToParts(d)) p[type] = v
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`
+  const p = shanghaiParts(value, secondsFormatter)
+  return p ? `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}` : String(value)
 }
 
 /** Today in Asia/Shanghai as "YYYY-MM-DD", or `offsetDays` from it (−6: six days ago). */
 export function shanghaiDate(offsetDays = 0) {
-  const p = {}
-  for (const { type, value: v } of partsFormatter.formatToParts(new Date())) p[type] = v
+  const p = shanghaiParts(new Date(), minutesFormatter)
   const day = new Date(Date.UTC(+p.year, +p.month - 1, +p.day + offsetDays))
   return day.toISOString().slice(0, 10)
 }
