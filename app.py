@@ -12,7 +12,7 @@ from chalice import Chalice, Cron
 
 from chalicelib.api import accounts, auth, edge, enterprises, health, lists, staff
 from chalicelib.events import handle_feed_messages, handle_upload_messages
-from chalicelib.services import matcher
+from chalicelib.services.health import matcher
 from chalicelib.workbooks.enterprise_book import XLSX
 
 app = Chalice(app_name="sentinel-health")

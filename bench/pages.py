@@ -77,11 +77,11 @@ def district(staff_count: int) -> dict:
 
 
 def _seed_health(count: int, head_people: set[int]) -> tuple[float, dict, dict]:
-    """Every person's health state as registration and the NAT feed leave it (services/health.py):
+    """Every person's health state as registration and the NAT feed leave it (services/health/state.py):
     registered, and for 88% a latest sample: 60% within 24 h, 12% 24–48 h, 8% 48–72 h, 8% 3–12 days."""
     from chalicelib.rules import feeds as rules
     from chalicelib.rules.clock import now
-    from chalicelib.services import staff
+    from chalicelib.services.registry import staff
     from chalicelib.store.models import PersonHealth
 
     rng = random.Random(9)

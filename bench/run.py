@@ -119,7 +119,7 @@ def embedded_stack(*, dynamodb: str = "local", api_processes: int | None = None)
 def _account_token(base, username: str, role: str, display_name: str, **fields) -> dict:
     """An account written straight to its table (as tests/conftest.py does), logged in over HTTP."""
     from chalicelib.rules.clock import now
-    from chalicelib.services import security
+    from chalicelib.services.common import security
     from chalicelib.store.models import Account
 
     Account(username, display_name=display_name, role=role, password_hash=security.hash_password("bench2026x"),
@@ -144,7 +144,7 @@ def _head_token(base) -> dict:
 def _enterprise(name: str, town: str = "南沙街", category: str = "express", head_phone: str = HEAD):
     from chalicelib.rules.clock import now
     from chalicelib.rules.text import name_key
-    from chalicelib.services import enterprises
+    from chalicelib.services.registry import enterprises
     from chalicelib.store.models import Enterprise
 
     ent = Enterprise(f"bench-{name_key(name)}", category=category, name=name, name_key=name_key(name), town=town,
@@ -195,7 +195,7 @@ def _owned():
 
 def staff_parse_100k_ours() -> dict:
     os.environ.setdefault("STAGE", "local")
-    from chalicelib.services.staff_import import check_workbook
+    from chalicelib.services.registry.staff_import import check_workbook
 
     data = cached("staff-100k.xlsx", lambda: staff_workbook(100_000, "南沙速递营业部", bad_every=1000)).read_bytes()
     owned = _owned()
@@ -245,8 +245,8 @@ def _seed_staff(owner, count: int) -> float:
     from collections import Counter
 
     from chalicelib.rules.clock import now
-    from chalicelib.services import staff
-    from chalicelib.services.staff_schema import StaffIn
+    from chalicelib.services.registry import staff
+    from chalicelib.services.registry.staff_schema import StaffIn
     from chalicelib.store.models import Staff
 
     started = time.perf_counter()
@@ -324,9 +324,9 @@ def _nat_parser():
     registered people held in memory (what the batched person-health read answers on AWS)."""
     os.environ.setdefault("STAGE", "local")
     from chalicelib.rules.clock import now
-    from chalicelib.services import feeds
-    from chalicelib.services.feed_reader import csv_blocks
-    from chalicelib.services.security import keyed_hasher
+    from chalicelib.services.feeds import ingest as feeds
+    from chalicelib.services.feeds.reader import csv_blocks
+    from chalicelib.services.common.security import keyed_hasher
 
     person_key = keyed_hasher("person")
     registered = {person_key(i) for i in _registered_ids()}
@@ -408,8 +408,8 @@ def nat_ingest_100k_embedded() -> dict:
     path (S3 event → SQS → worker → parse, match, write records and state, report)."""
     from chalicelib.config import settings
     from chalicelib.rules.clock import now
-    from chalicelib.services import health
-    from chalicelib.services.security import keyed_hasher
+    from chalicelib.services.health import state as health
+    from chalicelib.services.common.security import keyed_hasher
     from chalicelib.store.models import FeedFile
 
     import boto3

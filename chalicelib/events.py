@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.services import enterprise_import, staff_import  # noqa: F401 - register the import processors
+from chalicelib.services.registry import enterprise_import, staff_import  # noqa: F401 - register the import processors
 from chalicelib.integrations.s3_events import s3_records
-from chalicelib.services import feeds, imports
+from chalicelib.services.feeds import ingest as feeds
+from chalicelib.services.jobs import imports
 
 
 def delivery(message) -> int:

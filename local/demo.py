@@ -12,10 +12,14 @@ import openpyxl
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import SHANGHAI, now
 from chalicelib.rules.idnumber import compose
-from chalicelib.services import enterprises, feeds, health, security, staff
-from chalicelib.services.auth import Principal
-from chalicelib.services.enterprise_schema import parse_enterprise
-from chalicelib.services.staff_schema import StaffIn
+from chalicelib.services.registry import enterprises
+from chalicelib.services.feeds import ingest as feeds
+from chalicelib.services.health import state as health
+from chalicelib.services.common import security
+from chalicelib.services.registry import staff
+from chalicelib.services.identity.auth import Principal
+from chalicelib.services.registry.enterprise_schema import parse_enterprise
+from chalicelib.services.registry.staff_schema import StaffIn
 from chalicelib.store.models import Account, Staff
 from chalicelib.store.values import plain
 

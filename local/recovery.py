@@ -18,7 +18,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.rules.clock import now
-from chalicelib.services import feeds
+from chalicelib.services.feeds import ingest as feeds
 from chalicelib.store.models import FeedFile, ImportJob
 from infra.provision import Provisioned
 

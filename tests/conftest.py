@@ -76,7 +76,7 @@ class SentSms(list):
 @pytest.fixture
 def sms(monkeypatch):
     sent = SentSms()
-    monkeypatch.setattr("chalicelib.services.auth.sender", lambda: sent)
+    monkeypatch.setattr("chalicelib.services.identity.auth.sender", lambda: sent)
     return sent
 
 
@@ -131,7 +131,7 @@ USERS = {
 @pytest.fixture
 def accounts(aws):
     from chalicelib.rules.clock import now
-    from chalicelib.services import security
+    from chalicelib.services.common import security
     from chalicelib.store.models import Account
 
     stamp = now()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.common import int_param, json_body, json_response, query_params, route, xlsx_response
-from chalicelib.services import accounts, audit
+from chalicelib.services.identity import accounts
+from chalicelib.services.identity import audit
 from chalicelib.workbooks.audit_book import audit_book
 
 bp = Blueprint(__name__)

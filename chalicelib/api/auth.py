@@ -7,7 +7,7 @@ from chalicelib.api.common import client_address, json_body, route, user_body
 from chalicelib.errors import NotFoundError
 from chalicelib.integrations.sms import console_outbox
 from chalicelib.rules.clock import iso
-from chalicelib.services import auth
+from chalicelib.services.identity import auth
 
 bp = Blueprint(__name__)
 

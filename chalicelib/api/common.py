@@ -12,9 +12,9 @@ from chalice import Blueprint, Response
 from chalicelib.access import policy
 from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
-from chalicelib.services import audit
-from chalicelib.services.auth import Principal, authenticate, head_display_name, head_names
-from chalicelib.services.enterprises import enterprises_of_head
+from chalicelib.services.identity import audit
+from chalicelib.services.identity.auth import Principal, authenticate, head_display_name, head_names
+from chalicelib.services.registry.enterprises import enterprises_of_head
 from chalicelib.workbooks.enterprise_book import XLSX
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def principal_scope(principal: Principal) -> str:
 
 def start_import(bp: Blueprint, principal: Principal, kind: str) -> Response:
     """The uploaded workbook (raw body, X-Filename header) becomes an import job: 202 with the job."""
-    from chalicelib.services import imports
+    from chalicelib.services.jobs import imports
 
     request = bp.current_request
     job = imports.start(principal, kind=kind, filename=request.headers.get("x-filename", ""),

@@ -5,8 +5,10 @@ from chalice import Blueprint
 
 from chalicelib.api.common import (int_param, json_body, json_response, principal_scope, query_params, route,
                                    start_import, xlsx_response)
-from chalicelib.services import audit, enterprises, imports
-from chalicelib.services.enterprise_import import KIND as ENTERPRISE_IMPORT
+from chalicelib.services.identity import audit
+from chalicelib.services.registry import enterprises
+from chalicelib.services.jobs import imports
+from chalicelib.services.registry.enterprise_import import KIND as ENTERPRISE_IMPORT
 from chalicelib.workbooks import enterprise_book
 
 bp = Blueprint(__name__)

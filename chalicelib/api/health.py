@@ -5,7 +5,13 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.common import int_param, json_body, json_response, query_params, route
-from chalicelib.services import audit, dashboard, dead_letters, feeds, health, ledger, staff
+from chalicelib.services.identity import audit
+from chalicelib.services.views import dashboard
+from chalicelib.services.operations import dead_letters
+from chalicelib.services.feeds import ingest as feeds
+from chalicelib.services.health import state as health
+from chalicelib.services.views import ledger
+from chalicelib.services.registry import staff
 
 bp = Blueprint(__name__)
 

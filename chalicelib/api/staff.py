@@ -5,8 +5,10 @@ from chalice import Blueprint
 
 from chalicelib.api.common import (int_param, json_body, json_response, principal_scope, query_params, route,
                                    start_import, xlsx_response)
-from chalicelib.services import audit, ledger, staff
-from chalicelib.services.staff_import import KIND as STAFF_IMPORT
+from chalicelib.services.identity import audit
+from chalicelib.services.views import ledger
+from chalicelib.services.registry import staff
+from chalicelib.services.registry.staff_import import KIND as STAFF_IMPORT
 from chalicelib.workbooks import staff_book
 from chalicelib.workbooks.enterprise_book import XLSX
 

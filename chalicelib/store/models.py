@@ -82,7 +82,7 @@ class SmsCode(Model):
 
 class Throttle(Model):
     """A counter of attempts in one time window, e.g. codes sent to one client address this hour; it
-    expires with its window (services/throttle.py)."""
+    expires with its window (services/common/throttle.py)."""
 
     class Meta(metaclass=_LazyTableName):
         base_name = "throttles"
@@ -238,7 +238,7 @@ class ImportJob(Model):
     owner_role = UnicodeAttribute()
     filename = UnicodeAttribute()
     object_key = UnicodeAttribute()
-    status = UnicodeAttribute(default="queued")  # queued → running → done | failed (services/jobs.py)
+    status = UnicodeAttribute(default="queued")  # queued → running → done | failed (services/jobs/lifecycle.py)
     lease_until = UTCDateTimeAttribute(null=True)
     attempts = NumberAttribute(default=0)  # deliveries that claimed it
     total = NumberAttribute(default=0)
@@ -254,7 +254,7 @@ class ImportJob(Model):
 
 
 class AuditEvent(Model):
-    """One entry of the audit log (services/audit.py): who did what, from where. Partitioned by month."""
+    """One entry of the audit log (services/identity/audit.py): who did what, from where. Partitioned by month."""
 
     class Meta(metaclass=_LazyTableName):
         base_name = "audit"
@@ -352,7 +352,7 @@ class FeedFile(Model):
     kind = UnicodeAttribute()
     object_key = UnicodeAttribute()
     filename = UnicodeAttribute()
-    status = UnicodeAttribute(default="running")  # running → done | quarantined | failed (services/jobs.py)
+    status = UnicodeAttribute(default="running")  # running → done | quarantined | failed (services/jobs/lifecycle.py)
     lease_until = UTCDateTimeAttribute(null=True)
     attempts = NumberAttribute(default=0)  # deliveries that claimed it
     received_at = UTCDateTimeAttribute()

@@ -43,7 +43,7 @@ def _a_file_that_failed_every_delivery(base, token):
     """The file is stored and read once; then, as if its five deliveries had all failed, the record ends
     失败 through the workers' own path (jobs.attempt on the last delivery) and its event is dead-lettered."""
     from chalicelib.config import settings
-    from chalicelib.services import jobs
+    from chalicelib.services.jobs import lifecycle as jobs
     from chalicelib.store.models import FeedFile
 
     bucket = settings().files_bucket

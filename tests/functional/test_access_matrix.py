@@ -41,7 +41,7 @@ def test_every_route_has_a_policy_and_every_policy_a_route():
 def world(api, login, district, head_login, aws):
     """Principals and, per principal, an object of each kind outside its scope and one inside."""
     from chalicelib.rules.clock import now
-    from chalicelib.services import security
+    from chalicelib.services.common import security
     from chalicelib.store.models import Account, Session
     from tests.functional.importing import deliver, workbook
     from tests.functional.test_staff_import import HEADER, row, upload

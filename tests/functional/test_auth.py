@@ -41,7 +41,7 @@ def test_session_expires(api, login, monkeypatch):
 
     token = login("admin")
     later = clock.now() + timedelta(hours=12, seconds=1)
-    monkeypatch.setattr("chalicelib.services.auth.now", lambda: later)
+    monkeypatch.setattr("chalicelib.services.identity.auth.now", lambda: later)
     assert api.get("/api/me", token=token)[0] == 401
 
 
@@ -100,7 +100,7 @@ def test_one_code_a_minute_and_ten_a_day(api, make_enterprise, sms, monkeypatch)
     start = clock.now().replace(hour=1, minute=0)  # 09:00 in Shanghai: the day does not roll over below
     moments = iter([start + timedelta(minutes=m) for m in (0, 0.5, *range(2, 40, 2))])
     current = {"t": next(moments)}
-    monkeypatch.setattr("chalicelib.services.auth.now", lambda: current["t"])
+    monkeypatch.setattr("chalicelib.services.identity.auth.now", lambda: current["t"])
     assert api.post("/api/auth/sms", body={"phone": "13900001111"})[0] == 200
     current["t"] = next(moments)
     status, body = api.post("/api/auth/sms", body={"phone": "13900001111"})
@@ -131,7 +131,7 @@ def test_five_wrong_codes_kill_the_code_not_the_phone(api, make_enterprise, sms,
     status, body = api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": code})
     assert status == 401  # the code guessed at is dead: at most five guesses per code
     later = clock.now() + timedelta(minutes=1, seconds=1)
-    monkeypatch.setattr("chalicelib.services.auth.now", lambda: later)
+    monkeypatch.setattr("chalicelib.services.identity.auth.now", lambda: later)
     assert api.post("/api/auth/sms", body={"phone": "13900001111"})[0] == 200
     fresh = sms.code_for("13900001111")
     assert api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": fresh})[0] == 200
@@ -144,7 +144,7 @@ def test_code_expires_after_its_validity(api, make_enterprise, sms, monkeypatch)
     api.post("/api/auth/sms", body={"phone": "13900001111"})
     code = sms.code_for("13900001111")
     later = clock.now() + timedelta(days=7, minutes=1)
-    monkeypatch.setattr("chalicelib.services.auth.now", lambda: later)
+    monkeypatch.setattr("chalicelib.services.identity.auth.now", lambda: later)
     assert api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": code})[0] == 401
 
 

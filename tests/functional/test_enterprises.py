@@ -188,7 +188,7 @@ def test_malformed_bodies_are_400(api, login):
 def test_a_claim_left_by_a_crash_does_not_block_the_name(api, login, make_enterprise):
     """The name is claimed before the enterprise is written; a claim whose enterprise never got written
     (the process died in between) is taken over, while a live one still refuses the duplicate."""
-    from chalicelib.services.enterprises import identity_key
+    from chalicelib.services.registry.enterprises import identity_key
     from chalicelib.store.models import UniqueKey
 
     UniqueKey(identity_key("南沙街", "孤儿物流有限公司"), owner="never-written").save()

@@ -77,7 +77,7 @@ def test_gbk_nat_csv_is_matched_and_reported_with_line_numbers(api, aws, login, 
 
 
 def test_same_file_twice_and_overlapping_files_never_double_count(api, aws, login, people):
-    from chalicelib.services.staff import person_key
+    from chalicelib.services.registry.staff import person_key
     from chalicelib.store.models import HealthRecord
 
     rows = f"{id_number(1)},甲,{stamp(5)},,阴性,A点\n{id_number(2)},乙,{stamp(6)},,阴性,A点\n"
@@ -159,7 +159,7 @@ def test_only_the_operator_reads_feeds_and_heads_only_their_dashboard(api, login
 
 def test_parallel_writers_store_everything_once(api, aws, login, people, monkeypatch):
     """With several writers (as on AWS) records, markers and state updates go out in parallel."""
-    from chalicelib.services.staff import person_key
+    from chalicelib.services.registry.staff import person_key
     from chalicelib.store.models import HealthRecord, PersonHealth
 
     monkeypatch.setenv("IMPORT_WRITERS", "4")
@@ -223,7 +223,7 @@ def test_the_demo_district_arrives_with_feeds_the_worker_ingests(api, aws, login
 
 
 def test_a_workbook_too_large_to_read_whole_is_quarantined_asking_for_csv(api, aws, login, people, monkeypatch):
-    from chalicelib.services import feeds
+    from chalicelib.services.feeds import ingest as feeds
 
     monkeypatch.setattr(feeds, "MAX_XLSX_BYTES", 1000)
     book = openpyxl.Workbook()

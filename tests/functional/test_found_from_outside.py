@@ -153,7 +153,7 @@ def test_wrong_codes_from_anyone_never_lock_the_real_head_out(api, make_enterpri
         assert api.post("/api/auth/sms-login", body={"phone": spelled, "code": "000000"})[0] == 401
     _from(monkeypatch, "198.51.100.7")
     later = clock.now() + timedelta(minutes=1, seconds=1)
-    monkeypatch.setattr("chalicelib.services.auth.now", lambda: later)
+    monkeypatch.setattr("chalicelib.services.identity.auth.now", lambda: later)
     assert api.post("/api/auth/sms", body={"phone": "13900001111"})[0] == 200
     status, body = api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": sms.code_for("13900001111")})
     assert status == 200, body
@@ -197,7 +197,7 @@ def _fail_every_delivery(api, aws, monkeypatch, token):
     import boto3
 
     import app as application
-    from chalicelib.services import imports
+    from chalicelib.services.jobs import imports
     from tests.functional.test_staff_import import HEADER as STAFF_HEADER, row, upload
 
     def broken(*_):

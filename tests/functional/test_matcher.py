@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.rules.clock import now
-from chalicelib.services import matcher
-from chalicelib.services.staff import person_key
+from chalicelib.services.health import matcher
+from chalicelib.services.registry.staff import person_key
 from chalicelib.store.models import HealthRecord, PersonHealth
 from tests.functional.test_feeds import NAT_HEADER, drop, feed, people, stamp  # noqa: F401 - fixture
 from tests.functional.test_staff import district, id_number  # noqa: F401 - fixture
@@ -75,7 +75,7 @@ def test_a_sample_applied_while_the_rebuild_ran_is_not_overwritten(api, aws, peo
 
 
 def test_one_person_failing_does_not_end_the_night(api, aws, people, monkeypatch):
-    from chalicelib.services import health
+    from chalicelib.services.health import state as health
 
     token, made = people
     rebuild, broken = health.rebuild, person_key(id_number(2))

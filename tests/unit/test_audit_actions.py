@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chalicelib.services.audit import ACTIONS
+from chalicelib.services.identity.audit import ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 

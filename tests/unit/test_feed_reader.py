@@ -9,9 +9,10 @@ import pytest
 
 from chalicelib.rules.clock import SHANGHAI
 from chalicelib.rules.idnumber import compose
-from chalicelib.services import feed_rows, feeds
-from chalicelib.services.feed_reader import BadFeedError, csv_blocks
-from chalicelib.services.security import keyed_hash
+from chalicelib.services.feeds import rows as feed_rows
+from chalicelib.services.feeds import ingest as feeds
+from chalicelib.services.feeds.reader import BadFeedError, csv_blocks
+from chalicelib.services.common.security import keyed_hash
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
 HEADER = "身份证号码,姓名,采样时间,检测时间,检测结果,采样点"

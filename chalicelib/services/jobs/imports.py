@@ -7,7 +7,7 @@ conditional write before doing anything:
 
 A redelivered event for a finished job does nothing. A retried job re-applies the same rows; every
 write is an upsert by identity, so the data ends the same (only the created/updated split may shift).
-The claim, lease and end are services/jobs.py's, shared with feed files.
+The claim, lease and end are services/jobs/lifecycle.py's, shared with feed files.
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from chalicelib.config import settings
 from chalicelib.errors import BadFileError, DomainError, NotFoundError, TooLargeError
 from chalicelib.integrations import storage
 from chalicelib.rules.clock import iso, now
-from chalicelib.services import jobs
-from chalicelib.services.auth import Principal, principal_for
+from chalicelib.services.jobs import lifecycle as jobs
+from chalicelib.services.identity.auth import Principal, principal_for
 from chalicelib.store.models import ImportJob
 from chalicelib.workbooks.enterprise_book import XLSX
 from chalicelib.workbooks.safety import check_xlsx

@@ -24,7 +24,7 @@ from chalicelib.rules import catalog
 from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.rules.phone import normalize_mobile
-from chalicelib.services.security import keyed_hash
+from chalicelib.services.common.security import keyed_hash
 from chalicelib.store.models import AuditEvent
 
 RETENTION = timedelta(days=400)

@@ -9,7 +9,7 @@ from chalicelib.errors import ValidationError
 from chalicelib.rules import catalog
 from chalicelib.rules.phone import normalize_mobile
 from chalicelib.rules.text import clean, fold
-from chalicelib.services import form_errors
+from chalicelib.services.common import form_errors
 from chalicelib.workbooks.columns import enterprise_labels
 
 _LIMITS = {"name": 100, "address": 200, "head_name": 30, "grid": 50}

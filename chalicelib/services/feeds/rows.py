@@ -16,8 +16,8 @@ from chalicelib.rules import vectorized
 from chalicelib.rules.clock import SHANGHAI
 from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.text import fold
-from chalicelib.services.feed_reader import Block
-from chalicelib.services.security import keyed_digests
+from chalicelib.services.feeds.reader import Block
+from chalicelib.services.common.security import keyed_digests
 
 MAX_PROBLEMS = 500
 

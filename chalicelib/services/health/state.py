@@ -1,6 +1,6 @@
 """Per-person health state (latest NAT sample, vaccination doses), joined into every staff view.
 
-Feeds (services/feeds.py) write it for registered people; registration (`register`) creates it and
+Feeds (services/feeds/ingest.py) write it for registered people; registration (`register`) creates it and
 picks up what feeds said in the last 14 days about a person nobody had registered yet. It is kept per
 person (keyed hash of the ID number), not per staff record, so re-registering or re-importing a person
 never erases it.

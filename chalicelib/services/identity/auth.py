@@ -36,7 +36,9 @@ from chalicelib.integrations.sms import sender
 from chalicelib.rules.catalog import ROLE_LABELS
 from chalicelib.rules.clock import local_day, now
 from chalicelib.rules.phone import normalize_mobile
-from chalicelib.services import audit, security, throttle
+from chalicelib.services.identity import audit
+from chalicelib.services.common import security
+from chalicelib.services.common import throttle
 from chalicelib.store.models import Account, Enterprise, Session, SmsCode
 from chalicelib.store.values import condition_failed
 

@@ -22,10 +22,12 @@ from chalicelib.config import settings
 from chalicelib.errors import ValidationError
 from chalicelib.rules.clock import now
 from chalicelib.rules.text import name_key
-from chalicelib.services import health, imports, staff
-from chalicelib.services.auth import Principal
-from chalicelib.services.security import keyed_hasher
-from chalicelib.services.staff_schema import StaffIn, missing_enterprise, parse_staff, staff_extra_fields
+from chalicelib.services.health import state as health
+from chalicelib.services.jobs import imports
+from chalicelib.services.registry import staff
+from chalicelib.services.identity.auth import Principal
+from chalicelib.services.common.security import keyed_hasher
+from chalicelib.services.registry.staff_schema import StaffIn, missing_enterprise, parse_staff, staff_extra_fields
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.workbooks.columns import FAILURE_COLUMN, ROW_COLUMN
 from chalicelib.workbooks.formulas import formula_cells

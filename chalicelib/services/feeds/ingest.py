@@ -11,7 +11,7 @@ feeds/vaccine/, ingested once per file, matched to registered people by keyed ID
 
 A crash halfway leaves the lease to expire; the redelivered event claims the file again and writes the
 same items (records are keyed by person + sampling time + source; state only moves forward). The claim,
-lease and end are services/jobs.py's, shared with import jobs.
+lease and end are services/jobs/lifecycle.py's, shared with import jobs.
 """
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ from chalicelib.integrations import storage
 from chalicelib.rules import feeds as rules
 from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.text import clean
-from chalicelib.services import health, jobs
-from chalicelib.services.feed_reader import BadFeedError, Block, csv_blocks, xlsx_blocks
-from chalicelib.services.feed_rows import NO_TIME, RESULTS, Context, NatRows, Report, nat_rows, vaccine_rows
-from chalicelib.services.parallel import in_parallel
+from chalicelib.services.health import state as health
+from chalicelib.services.jobs import lifecycle as jobs
+from chalicelib.services.feeds.reader import BadFeedError, Block, csv_blocks, xlsx_blocks
+from chalicelib.services.feeds.rows import NO_TIME, RESULTS, Context, NatRows, Report, nat_rows, vaccine_rows
+from chalicelib.services.common.parallel import in_parallel
 from chalicelib.store.models import FeedFile, HealthRecord, PersonHealth
 from chalicelib.store.values import plain
 

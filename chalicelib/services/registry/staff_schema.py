@@ -14,7 +14,7 @@ from chalicelib.rules import catalog
 from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.phone import normalize_mobile
 from chalicelib.rules.text import TextError, clean, fold
-from chalicelib.services import form_errors
+from chalicelib.services.common import form_errors
 
 STAFF_FIELDS: dict[str, str] = {
     "enterprise_id": "主体名称",

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from chalicelib.rules.clock import now
 from chalicelib.rules.feeds import KEEP_DAYS
-from chalicelib.services import health
-from chalicelib.services.parallel import in_parallel
+from chalicelib.services.health import state as health
+from chalicelib.services.common.parallel import in_parallel
 from chalicelib.store.models import PersonHealth, Staff
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,10 @@ from chalicelib.rules import catalog
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.masking import mask_phone
 from chalicelib.rules.text import fold, name_key
-from chalicelib.services import audit, paging
-from chalicelib.services.auth import Principal
-from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
+from chalicelib.services.identity import audit
+from chalicelib.services.common import paging
+from chalicelib.services.identity.auth import Principal
+from chalicelib.services.registry.enterprise_schema import EnterpriseIn, parse_enterprise
 from chalicelib.access.policy import READERS, WRITERS, require
 from chalicelib.store.models import Enterprise, Staff, UniqueKey
 from chalicelib.store.values import condition_failed, plain, scope_key
@@ -178,7 +179,7 @@ def list_page(principal: Principal, filters: Filters, *, page: int, page_size: i
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     plan = _index_plan(principal, filters)
-    if plan is not None:  # no search: page by the index, keys only (services/paging.py)
+    if plan is not None:  # no search: page by the index, keys only (services/common/paging.py)
         index, partitions = plan
         rows = paging.newest(index, partitions, key=lambda r: r.enterprise_id, page=page, page_size=page_size,
                              attributes=["enterprise_id", "created_at"])

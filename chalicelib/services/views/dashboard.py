@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 from chalicelib.errors import ValidationError
 from chalicelib.rules import feeds as rules
 from chalicelib.rules.clock import now
-from chalicelib.services import health, staff
-from chalicelib.services.auth import Principal
+from chalicelib.services.health import state as health
+from chalicelib.services.registry import staff
+from chalicelib.services.identity.auth import Principal
 from chalicelib.store.models import Staff
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)

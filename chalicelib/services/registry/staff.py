@@ -21,12 +21,14 @@ from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.rules.text import fold
-from chalicelib.services import audit, health, paging
-from chalicelib.services.enterprises import enterprises_of_head
-from chalicelib.services.auth import Principal
+from chalicelib.services.identity import audit
+from chalicelib.services.health import state as health
+from chalicelib.services.common import paging
+from chalicelib.services.registry.enterprises import enterprises_of_head
+from chalicelib.services.identity.auth import Principal
 from chalicelib.access.policy import HEADS, require
-from chalicelib.services.security import keyed_hash
-from chalicelib.services.staff_schema import StaffIn, missing_enterprise, parse_staff
+from chalicelib.services.common.security import keyed_hash
+from chalicelib.services.registry.staff_schema import StaffIn, missing_enterprise, parse_staff
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import condition_failed, plain, scope_key
 
@@ -287,7 +289,7 @@ def search(partitions: Sequence[str], q: str, *, page: int, page_size: int, read
 
 def newest_keys(index, partitions: Sequence[str], *, page: int, page_size: int,
                 total: int | None = None) -> tuple[list[tuple[str, str]], int]:
-    """A page without a search, newest first, from keys only (services/paging.py). The total is given
+    """A page without a search, newest first, from keys only (services/common/paging.py). The total is given
     (kept counters) or counted per partition."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     rows = paging.newest(index, partitions, key=lambda r: r.person_key, page=page, page_size=page_size,

@@ -11,8 +11,9 @@ from typing import Iterator
 from chalicelib.errors import NotFoundError
 from chalicelib.rules import catalog
 from chalicelib.rules.text import fold
-from chalicelib.services import audit, staff
-from chalicelib.services.auth import Principal
+from chalicelib.services.identity import audit
+from chalicelib.services.registry import staff
+from chalicelib.services.identity.auth import Principal
 from chalicelib.access.policy import OFFICIALS, require
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import scope_key

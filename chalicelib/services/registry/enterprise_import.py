@@ -14,9 +14,10 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from chalicelib.config import settings
 from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.rules.clock import now
-from chalicelib.services import enterprises, imports
-from chalicelib.services.auth import Principal
-from chalicelib.services.enterprise_schema import EnterpriseIn, parse_enterprise
+from chalicelib.services.registry import enterprises
+from chalicelib.services.jobs import imports
+from chalicelib.services.identity.auth import Principal
+from chalicelib.services.registry.enterprise_schema import EnterpriseIn, parse_enterprise
 from chalicelib.store.models import Enterprise
 from chalicelib.workbooks.columns import ENTERPRISE_HEADER_ALIASES, FAILURE_COLUMN, ROW_COLUMN, enterprise_extra_fields, enterprise_labels
 from chalicelib.workbooks.reader import cell_text, is_blank, open_sheet

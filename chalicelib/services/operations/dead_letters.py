@@ -16,7 +16,9 @@ from chalicelib.config import settings
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.integrations.s3_events import s3_records
 from chalicelib.rules.clock import iso
-from chalicelib.services import feeds, imports, jobs
+from chalicelib.services.feeds import ingest as feeds
+from chalicelib.services.jobs import imports
+from chalicelib.services.jobs import lifecycle as jobs
 from chalicelib.store.models import FeedFile, ImportJob
 
 QUEUES = {"imports": "工作簿导入", "feeds": "数据文件"}

@@ -11,8 +11,8 @@ from chalicelib.rules.catalog import ROLE_LABELS, STAFF_ROLES
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.passwords import password_problem
 from chalicelib.rules.text import TextError, fold
-from chalicelib.services import security
-from chalicelib.services.auth import Principal
+from chalicelib.services.common import security
+from chalicelib.services.identity.auth import Principal
 from chalicelib.access.policy import ADMIN, require
 from chalicelib.store.models import Account
 from chalicelib.store.values import condition_failed
