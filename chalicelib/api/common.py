@@ -14,6 +14,7 @@ from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
 from chalicelib.services.identity import audit
 from chalicelib.services.identity.auth import Principal, authenticate, head_display_name, head_names
+from chalicelib.services.jobs import imports
 from chalicelib.services.registry.enterprises import enterprises_of_head
 from chalicelib.workbooks.enterprise_book import XLSX
 
@@ -194,8 +195,6 @@ def principal_scope(principal: Principal) -> str:
 
 def start_import(bp: Blueprint, principal: Principal, kind: str) -> Response:
     """The uploaded workbook (raw body, X-Filename header) becomes an import job: 202 with the job."""
-    from chalicelib.services.jobs import imports
-
     request = bp.current_request
     job = imports.start(principal, kind=kind, filename=request.headers.get("x-filename", ""),
                         data=request.raw_body or b"")

@@ -24,8 +24,11 @@ from typing import Iterator
 
 import numpy as np
 
+from chalicelib.errors import BadFileError
 from chalicelib.rules.feeds import RowError
 from chalicelib.rules.text import fold
+from chalicelib.workbooks.reader import is_blank, open_sheet
+from chalicelib.workbooks.safety import check_xlsx
 
 BLOCK_BYTES = 4 << 20
 ROWS_PER_BLOCK = 2000  # for the row-at-a-time paths (quoted CSV, .xlsx)
@@ -305,10 +308,6 @@ class _Chain(io.RawIOBase):
 
 
 def xlsx_blocks(data: bytes, aliases: dict, required: tuple) -> Iterator[Block]:
-    from chalicelib.errors import BadFileError
-    from chalicelib.workbooks.reader import is_blank, open_sheet
-    from chalicelib.workbooks.safety import check_xlsx
-
     try:
         check_xlsx(data)
         sheet = open_sheet(data, aliases, required=required)
