@@ -34,8 +34,8 @@ from pathlib import Path
 
 from typing import Callable
 
-from bench.run import (MEASUREMENTS, XLSX, _account_token, _admin_token, _call, _enterprise, _head_token, _id_number,
-                       _seed_staff, _timed, embedded_stack, peak_mb)
+from bench.run import (MEASUREMENTS, _account_token, _admin_token, _call, _enterprise, _head_token, _id_number,
+                       _seed_staff, _timed, embedded_stack, export_file, peak_mb)
 
 CATEGORY = "express"
 ENTERPRISES = 100
@@ -234,11 +234,10 @@ def concurrent(base, logins, pages, *, clients: int = CLIENTS, per_client: int =
 def export_once(base, auth, rows_expected: int) -> dict:
     from python_calamine import CalamineWorkbook
 
-    data, seconds = _timed(lambda: _call(base, "GET", f"/api/ledger/export?category={CATEGORY}", raw=True,
-                                         headers={**auth, "Accept": XLSX}))
+    data, timing = export_file(base, auth, f"/api/ledger/export?category={CATEGORY}")
     rows = len(CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()) - 1
-    assert rows == rows_expected, rows
-    return {"seconds": seconds, "rows": rows, "bytes": len(data)}
+    assert rows == rows_expected == timing["rows"], rows
+    return {**timing, "bytes": len(data)}
 
 
 # --- what each page asks DynamoDB -------------------------------------------------------------------

@@ -3,11 +3,15 @@ worker, so both run the same code path."""
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote_plus
 
 from chalicelib.services.registry import enterprise_import, staff_import  # noqa: F401 - register the import processors
+from chalicelib.services.stats import downloads  # noqa: F401 - registers the statistics' exports
+from chalicelib.services.views import ledger  # noqa: F401 - registers the ledger export
+from chalicelib.services.health import roster
 from chalicelib.integrations.s3_events import s3_records
 from chalicelib.services.feeds import ingest as feeds
-from chalicelib.services.jobs import imports
+from chalicelib.services.jobs import exports, imports
 
 
 def delivery(message) -> int:
@@ -22,7 +26,17 @@ def delivery(message) -> int:
 def handle_upload_messages(event, log: logging.Logger) -> None:
     for message in event:
         for bucket, key in s3_records(message.body):
-            log.info(imports.handle_object(bucket, key, delivery=delivery(message)))
+            handler = _handler_for(unquote_plus(key))
+            log.info(handler(bucket, key, delivery=delivery(message)))
+
+
+def _handler_for(key: str):
+    """uploads/ holds three kinds of work: workbooks to import, exports to build, roster marks."""
+    if key.startswith(exports.PREFIX):
+        return exports.handle_object
+    if key.startswith(roster.MARKS):
+        return roster.handle_object
+    return imports.handle_object
 
 
 def handle_feed_messages(event, log: logging.Logger) -> None:

@@ -8,6 +8,7 @@ queue for a retry (then the dead-letter queue), as Lambda does.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import traceback
 
 import boto3
@@ -15,6 +16,7 @@ import boto3
 from local.background import Background
 
 _CONTEXT = multiprocessing.get_context("spawn")
+BACKGROUND_NICENESS = 10
 
 
 class QueueWorker(Background):
@@ -53,6 +55,9 @@ def _child(kind: str, queue_url: str | None, handler_name: str | None) -> None:
 
     quiet_interrupts()
     watch_parent()
+    # Lambda runs an import, an export or the overnight run on machines of its own; here they share the
+    # laptop's cores with the pages, so they yield to them: a 45-second export must not hold anyone's page.
+    os.nice(BACKGROUND_NICENESS)
     import app as application
 
     if kind == "worker":

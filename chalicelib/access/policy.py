@@ -66,7 +66,16 @@ ROUTES: dict[tuple[str, str], object] = {
     ("GET", "/api/health/{staff_id}"): READERS,
     ("GET", "/api/ledger/categories"): OFFICIALS,
     ("GET", "/api/ledger"): OFFICIALS,
-    ("GET", "/api/ledger/export"): OFFICIALS,
+    ("POST", "/api/ledger/export"): OFFICIALS,
+    ("GET", "/api/exports/{export_id}"): SIGNED_IN,
+    ("GET", "/api/stats/nat"): OFFICIALS,
+    ("GET", "/api/stats/nat/people"): OFFICIALS,
+    ("GET", "/api/stats/nat/export"): OFFICIALS,
+    ("POST", "/api/stats/nat/people/export"): OFFICIALS,
+    ("GET", "/api/stats/vaccine"): OFFICIALS,
+    ("GET", "/api/stats/vaccine/people"): OFFICIALS,
+    ("GET", "/api/stats/vaccine/export"): OFFICIALS,
+    ("POST", "/api/stats/vaccine/people/export"): OFFICIALS,  # only its requester (role + subject)
     ("GET", "/api/ledger/{staff_id}"): OFFICIALS,
 }
 

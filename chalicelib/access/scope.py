@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from chalicelib.rules import catalog
 
 DISTRICT_READERS = ("admin", "taskforce")
+ALL_CATEGORIES = "all"  # the statistics of every category at once: DISTRICT_READERS only
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,15 @@ class Scope:
         if catalog.category(category) is None or category not in {c.code for c in self.visible_categories()}:
             return None
         return [(category, t) for t in self.visible_towns() if not town or t == town]
+
+    def stats_partitions(self, category: str, town: str = "") -> list[tuple[str, str]] | None:
+        """The statistics' partitions: one category as the ledger reads it, or every category ("all")
+        for 运维 and 专班, who oversee them all; None if the caller may not."""
+        if category == ALL_CATEGORIES:
+            if self.role not in DISTRICT_READERS:
+                return None
+            return [(c.code, t) for c in catalog.CATEGORIES for t in self.visible_towns() if not town or t == town]
+        return self.ledger_partitions(category, town)
 
     def enterprise_partitions(self, *, category: str = "", town: str = "") -> tuple[str, list[str]]:
         """Which enterprise index holds the caller's enterprises, and which keys of it: ("town", towns),

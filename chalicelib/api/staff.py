@@ -7,6 +7,7 @@ from chalicelib.api.common import (int_param, json_body, json_response, principa
                                    start_import, xlsx_response)
 from chalicelib.services.identity import audit
 from chalicelib.services.views import ledger
+from chalicelib.services.jobs import exports
 from chalicelib.services.registry import staff
 from chalicelib.services.registry.staff_import import KIND as STAFF_IMPORT
 from chalicelib.workbooks import staff_book
@@ -97,14 +98,19 @@ def ledger_list(principal):
             "category_name": ledger.category_name(category)}
 
 
-@route(bp, "GET", "/api/ledger/export")
+@route(bp, "POST", "/api/ledger/export")
 def ledger_export(principal):
+    """The whole filtered ledger as .xlsx, built in the background: 202 and the job to poll."""
     params = query_params(bp)
-    category, town, q = params.get("category", ""), params.get("town", ""), params.get("q", "")
-    rows = list(ledger.export_rows(principal, category=category, q=q, town=town))
-    audit.record(principal, action="导出哨点人员台账", target=q or None,
-                 scope=ledger.scope_label(principal, category, town), rows=len(rows))
-    return xlsx_response(staff_book.ledger_export(rows), "哨点人员台账.xlsx")
+    job = ledger.start_export(principal, category=params.get("category", ""), q=params.get("q", ""),
+                              town=params.get("town", ""))
+    return json_response(exports.public(principal, job), 202)
+
+
+@route(bp, "GET", "/api/exports/{export_id}")
+def export_status(principal, export_id):
+    """An export's state; when it is done, a short-lived link to the file (handing it out is audited)."""
+    return exports.public(principal, exports.get_for(principal, export_id))
 
 
 @route(bp, "GET", "/api/ledger/{staff_id}")

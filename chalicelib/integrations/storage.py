@@ -1,6 +1,8 @@
 """The files bucket: uploaded workbooks, failure workbooks. The client is created on first use."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import boto3
 
 from chalicelib.config import settings
@@ -39,3 +41,11 @@ def move(key: str, new_key: str, *, bucket: str | None = None) -> None:
     bucket = bucket or settings().files_bucket
     s3().copy_object(Bucket=bucket, Key=new_key, CopySource={"Bucket": bucket, "Key": key})
     s3().delete_object(Bucket=bucket, Key=key)
+
+
+def link(key: str, *, filename: str, seconds: int) -> str:
+    """A presigned GET of the object that the browser saves as `filename`: large files go from S3 to the
+    browser directly, never through a Lambda response (6 MB at most) or API Gateway (29 s)."""
+    return s3().generate_presigned_url("get_object", ExpiresIn=seconds, Params={
+        "Bucket": settings().files_bucket, "Key": key,
+        "ResponseContentDisposition": f"attachment; filename*=UTF-8''{quote(filename)}"})

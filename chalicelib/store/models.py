@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -226,14 +227,15 @@ class UniqueKey(Model):
 
 
 class ImportJob(Model):
-    """One uploaded workbook and what its import did; the page polls it."""
+    """One background job a user started and a page polls: an uploaded workbook and what its import did,
+    or an export being built (kind "export:<what>", services/jobs/exports.py)."""
 
     class Meta(metaclass=_LazyTableName):
         base_name = "import-jobs"
         billing_mode = "PAY_PER_REQUEST"
 
     job_id = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute()  # "enterprises" or "staff"
+    kind = UnicodeAttribute()  # "enterprises" or "staff" (imports), "export:ledger" (exports)
     owner = UnicodeAttribute()  # the session subject who uploaded it
     owner_role = UnicodeAttribute()
     filename = UnicodeAttribute()
@@ -248,6 +250,8 @@ class ImportJob(Model):
     failed = NumberAttribute(default=0)
     message = UnicodeAttribute(null=True)
     failure_key = UnicodeAttribute(null=True)
+    params = UnicodeAttribute(null=True)  # an export's filters, JSON
+    result_key = UnicodeAttribute(null=True)  # an export's workbook under exports/
     created_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
@@ -326,6 +330,12 @@ class PersonHealth(Model):
     dose2_at = UnicodeAttribute(null=True)
     dose3_at = UnicodeAttribute(null=True)
     products = UnicodeAttribute(null=True)
+    dose1_product = UnicodeAttribute(null=True)  # per dose: the schedules' gaps depend on the course's product
+    dose2_product = UnicodeAttribute(null=True)
+    dose3_product = UnicodeAttribute(null=True)
+    # every sample of the last 14 days as "<epoch s>:<N|P|U>:<site tag>" (a set: a redelivered file adds
+    # nothing); the statistics' roster reads these instead of querying each person's records
+    recent = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

@@ -64,3 +64,26 @@ BAD_FILES = [
     (b"PK\x03\x04 broken", "已损坏"),
     (b"", "文件为空"),
 ]
+
+
+def export(api, aws, token, path, *, times=1):
+    """Ask for an export through the real path (POST → job → S3 event → handler) and fetch the file from
+    the link the finished job hands out. Returns (job as the page last saw it, workbook bytes or None)."""
+    from urllib.parse import unquote, urlparse
+
+    status, job = api.post(path, token=token)
+    assert status == 202, (status, job)
+    assert job["status"] == "queued" and job["url"] is None, job
+    deliver(aws, times=times)
+    status, job = api.get(f"/api/exports/{job['id']}", token=token)
+    assert status == 200, job
+    if job["status"] != "done":
+        return job, None
+    link = urlparse(job["url"])
+    path = unquote(link.path).lstrip("/")
+    if ".s3." in link.hostname:  # virtual-hosted style: the bucket is the host's first label
+        bucket, key = link.hostname.split(".s3.", 1)[0], path
+    else:  # path style (a local endpoint)
+        bucket, key = path.split("/", 1)
+    assert "response-content-disposition=attachment" in link.query, job["url"]
+    return job, boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -72,21 +72,23 @@ def world(api, login, district, head_login, aws):
     api.post("/api/auth/logout", token=out)
     tokens["logged-out"] = out
     tokens["tampered"] = admin[:-2] + ("AA" if admin[-2:] != "AA" else "BB")
+    bureau_export = api.post("/api/ledger/export?category=express", token=tokens["bureau"])[1]["id"]
 
     express, site, other = district["express"]["id"], district["site"]["id"], district["other"]["id"]
-    nobody = {"enterprise_id": "0" * 32, "staff_id": f"{'0' * 32}.x", "job_id": "0" * 32, "feed_id": "0" * 32,
+    nobody = {"enterprise_id": "0" * 32, "staff_id": f"{'0' * 32}.x", "job_id": "0" * 32, "export_id": "0" * 32, "feed_id": "0" * 32,
               "username": "nobody-here"}
     outside = {  # per principal: ids it may not reach
-        "admin": nobody, "taskforce": nobody, "disabled": nobody, **{k: nobody for k in SIGNED_OUT},
+        "admin": {**nobody, "export_id": bureau_export}, "taskforce": {**nobody, "export_id": bureau_export},
+        "disabled": nobody, **{k: nobody for k in SIGNED_OUT},
         "bureau": {**nobody, "enterprise_id": site, "staff_id": site_person, "job_id": head_job},
-        "bureau-other": {**nobody, "enterprise_id": express, "staff_id": express_person, "job_id": head_job},
-        "town": {**nobody, "enterprise_id": site, "staff_id": site_person, "job_id": head_job},
-        "town-other": {**nobody, "enterprise_id": express, "staff_id": express_person, "job_id": head_job},
-        "head": {**nobody, "enterprise_id": other, "staff_id": other_person, "job_id": other_job},
-        "head-other": {**nobody, "enterprise_id": express, "staff_id": express_person, "job_id": head_job},
+        "bureau-other": {**nobody, "enterprise_id": express, "staff_id": express_person, "job_id": head_job, "export_id": bureau_export},
+        "town": {**nobody, "enterprise_id": site, "staff_id": site_person, "job_id": head_job, "export_id": bureau_export},
+        "town-other": {**nobody, "enterprise_id": express, "staff_id": express_person, "job_id": head_job, "export_id": bureau_export},
+        "head": {**nobody, "enterprise_id": other, "staff_id": other_person, "job_id": other_job, "export_id": bureau_export},
+        "head-other": {**nobody, "enterprise_id": express, "staff_id": express_person, "job_id": head_job, "export_id": bureau_export},
     }
     inside = {  # per principal: ids it owns (None: nothing of that kind, or nothing safe to touch)
-        "bureau": {"enterprise_id": express, "staff_id": express_person},
+        "bureau": {"enterprise_id": express, "staff_id": express_person, "export_id": bureau_export},
         "bureau-other": {"enterprise_id": site, "staff_id": site_person},
         "town": {"enterprise_id": express, "staff_id": express_person},
         "town-other": {"enterprise_id": site, "staff_id": site_person},

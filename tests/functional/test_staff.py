@@ -6,6 +6,8 @@ import io
 import openpyxl
 import pytest
 
+from tests.functional.importing import deliver, export
+
 from chalicelib.rules.idnumber import check_character, compose
 
 HEAD = "13800138000"
@@ -220,15 +222,46 @@ def test_ledger_masks_lists_and_shows_full_detail_audited(api, login, registered
     assert any(e["action"] == "查看人员详情" and e["actor"] == "nanshajie" for e in events)
 
 
-def test_ledger_export_is_full_and_audited_with_scope_and_rows(api, login, registered):
-    status, data = api.get("/api/ledger/export?category=express", token=login("nanshajie"))
+def test_ledger_export_is_full_and_audited_with_scope_and_rows(api, aws, login, registered):
+    token = login("nanshajie")
+    job, data = export(api, aws, token, "/api/ledger/export?category=express")
+    assert (job["status"], job["rows"], job["filename"]) == ("done", 2, "哨点人员台账.xlsx"), job
     rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert rows[0][:8] == ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "负责人姓名", "负责人电话", "居住地址")
     assert len(rows) == 3 and {r[4] for r in rows[1:]} == {id_number(1), id_number(3)}
     events = api.get("/api/audit", token=login("admin"))[1]["items"]
     exported = [e for e in events if e["action"] == "导出哨点人员台账"]
     assert exported and exported[0]["rows"] == 2 and "南沙街" in exported[0]["scope"] and exported[0]["actor"] == "nanshajie"
-    assert api.get("/api/ledger/export?category=express", token=login("zhujian"))[0] == 404
+    status, body = api.post("/api/ledger/export?category=express", token=login("zhujian"))
+    assert status == 404 and "管理范围" in body["message"]  # refused at once, no job
+
+
+def test_an_export_runs_once_however_often_its_event_comes_and_only_its_requester_sees_it(api, aws, login, registered):
+    from chalicelib.store.models import ImportJob
+
+    token = login("nanshajie")
+    job, data = export(api, aws, token, "/api/ledger/export?category=express&q=" + id_number(1), times=3)
+    assert job["status"] == "done" and job["rows"] == 1 and data[:2] == b"PK"
+    assert ImportJob.get(job["id"]).attempts == 1
+    for other in ("huangge", "admin", "youzheng"):
+        status, body = api.get(f"/api/exports/{job['id']}", token=login(other))
+        assert status == 404 and body["message"] == "导出任务不存在或已过期", other
+    assert api.get("/api/exports/nosuchjob", token=token)[0] == 404
+
+
+def test_an_export_whose_requester_was_disabled_meanwhile_fails_with_the_reason(api, aws, login, registered):
+    from chalicelib.store.models import Account
+
+    token = login("nanshajie")
+    status, job = api.post("/api/ledger/export?category=express", token=token)
+    assert status == 202
+    account = Account.get("nanshajie")
+    account.update(actions=[Account.disabled.set(True)])
+    deliver(aws)
+    account.update(actions=[Account.disabled.set(False)])
+    job = api.get(f"/api/exports/{job['id']}", token=login("nanshajie"))[1]
+    assert (job["status"], job["status_label"], job["url"]) == ("failed", "失败", None)
+    assert job["message"] == "发起该任务的账号已停用"
 
 
 def test_ledger_pages_newest_first_across_towns(api, login, make_enterprise, head_login):

@@ -9,16 +9,15 @@ from chalicelib.config import settings
 BATCH = 1000
 
 
-def in_parallel(tasks: list[Callable[[], object]]) -> None:
+def in_parallel(tasks: list[Callable[[], object]]) -> list:
     """Run every task on the writer pool (settings().import_writers threads; 1 on the local stack,
     whose moto server is not thread-safe), a bounded batch at a time so a night's 100,000 tasks never
-    hold 100,000 futures. A failure is raised once its batch has run."""
+    hold 100,000 futures. Returns their results in order; a failure is raised once its batch has run."""
     writers = settings().import_writers
     if writers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            task()
-        return
+        return [task() for task in tasks]
+    results = []
     with ThreadPoolExecutor(writers) as pool:
         for start in range(0, len(tasks), BATCH):
-            for future in [pool.submit(task) for task in tasks[start:start + BATCH]]:
-                future.result()
+            results += [future.result() for future in [pool.submit(task) for task in tasks[start:start + BATCH]]]
+    return results

@@ -29,6 +29,7 @@ from chalicelib.integrations import storage
 from chalicelib.rules import feeds as rules
 from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.text import clean
+from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.jobs import lifecycle as jobs
 from chalicelib.services.feeds.reader import BadFeedError, Block, csv_blocks, xlsx_blocks
@@ -67,12 +68,16 @@ def handle_object(bucket: str, key: str, etag: str = "", *, delivery: int = 1) -
             storage.move(key, f"quarantine/{key}", bucket=bucket)
             partial = getattr(exc, "report", None) or Report()
             before = f"；此前的 {partial.rows_read} 行已按规则处理" if partial.rows_read else ""
+            if partial.matched:
+                roster.mark(roster.ALL)
             _finish(record, status="quarantined", message=f"{exc}（文件已移至 quarantine/{key}）{before}",
                     report=partial)
             return f"feed {key} quarantined: {exc}"
     message = f"读取 {report.rows_read} 行：匹配 {report.matched}，未匹配 {report.unmatched}，拒收 {report.rejected}"
     if kind == "nat":  # only samples older than the 14 days kept are dropped; a dose is kept whatever its date
         message += f"，超过14天 {report.too_old}"
+    if report.matched:
+        roster.mark(roster.ALL)  # the statistics' read model: rebuilt in the background, all partitions
     _finish(record, status="done", message=message, report=report)
     return f"feed {key} done: {message}"
 
@@ -121,7 +126,7 @@ def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime,
     keep_until = current + timedelta(days=rules.KEEP_DAYS)
     for start in range(0, len(rows.keys), WRITE_CHUNK):
         part = range(start, min(start + WRITE_CHUNK, len(rows.keys)))
-        records, latest, pending = [], {}, set()
+        records, latest, pending, samples = [], {}, set(), {}
         for i in part:
             key, site = rows.keys[i], rows.sites[rows.site[i]]
             sampled = datetime.fromtimestamp(int(rows.sampled[i]), SHANGHAI)
@@ -131,10 +136,13 @@ def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime,
                                         expires_at=sampled + timedelta(days=rules.KEEP_DAYS), **values))
             if not hits[i]:
                 pending.add(key)
-            elif key not in latest or sampled >= latest[key]["sampled_at"]:
+                continue
+            samples.setdefault(key, set()).add(health.sample_tag(sampled, values["result"], site))
+            if key not in latest or sampled >= latest[key]["sampled_at"]:
                 latest[key] = values
         markers = [PersonHealth(key, registered=False, pending=True, expires_at=keep_until) for key in pending]
-        _store(records, markers, [lambda key=key, v=v: health.apply_nat(key, **v) for key, v in latest.items()])
+        _store(records, markers, [lambda key=key, v=v: health.apply_nat(key, **v, samples=samples[key])
+                                  for key, v in latest.items()])
 
 
 def _apply_vaccine(source_id: str, rows: list[tuple[str, dict]], report: Report, current: datetime, lookup,

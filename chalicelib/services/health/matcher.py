@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.rules.clock import now
 from chalicelib.rules.feeds import KEEP_DAYS
+from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.common.parallel import in_parallel
 from chalicelib.store.models import PersonHealth, Staff
@@ -32,7 +33,9 @@ def reconcile(current: datetime | None = None) -> dict:
     released = marked - registry
     until = current + timedelta(days=KEEP_DAYS)
     failed = _each(registry, health.rebuild) + _each(released, lambda key: health.release(key, until=until))
-    return {"rebuilt": len(registry), "released": len(released), "failed": failed}
+    partitions = roster.every_partition()
+    failed += _each(partitions, lambda part: roster.rebuild(*part))  # the samples that aged out leave the statistics
+    return {"rebuilt": len(registry), "released": len(released), "failed": failed, "rosters": len(partitions)}
 
 
 def _each(keys, action) -> int:

@@ -7,6 +7,7 @@ never erases it.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Iterable
 
@@ -20,6 +21,14 @@ from chalicelib.store.values import condition_failed
 EMPTY: dict = {"last_sampled_at": None, "last_result": None, "last_tested_at": None, "last_site": None,
                "dose1_at": None, "dose2_at": None, "dose3_at": None}
 IMPLIED = "已接种（日期不详）"  # a recorded dose 3 implies doses 1 and 2 (DOMAIN.md)
+RESULT_CODES = {"阴性": "N", "阳性": "P", "未出结果": "U"}
+
+
+def sample_tag(sampled_at, result: str, site: str | None) -> str:
+    """One sample as PersonHealth.recent keeps it: when, the result, and which site (two samples at the
+    same minute at two sites are two 人次; the same sample reported again is the same element)."""
+    site_tag = hashlib.blake2s((site or "").encode(), digest_size=3).hexdigest()
+    return f"{int(sampled_at.timestamp())}:{RESULT_CODES.get(result, 'U')}:{site_tag}"
 
 
 def public(state: PersonHealth | None) -> dict:
@@ -84,19 +93,23 @@ def rebuild(person_key: str) -> PersonHealth:
     next rebuild picks up the rest."""
     started = now()
     state = PersonHealth(person_key, registered=True, pending=False)
-    latest = None
+    latest, recent, since = None, set(), started - timedelta(days=KEEP_DAYS)
     for record in HealthRecord.query(person_key):
         if record.kind == "nat":
             if latest is None or record.sampled_at >= latest.sampled_at:
                 latest = record
+            if record.sampled_at >= since:
+                recent.add(sample_tag(record.sampled_at, record.result, record.site))
         elif record.kind == "vaccine" and record.dose in (1, 2, 3):
             setattr(state, f"dose{int(record.dose)}_at", record.vaccinated_on)
+            setattr(state, f"dose{int(record.dose)}_product", record.product or None)
             state.products = record.product or state.products
             if record.expires_at is not None:  # kept for good now that the person is registered
                 record.update(actions=[HealthRecord.expires_at.remove()])
     # what a stored sample may be for this rebuild to replace it: one it read, or one already expired
     replaceable = (PersonHealth.last_sampled_at.does_not_exist()
                    | (PersonHealth.last_sampled_at < started - timedelta(days=KEEP_DAYS)))
+    state.recent = recent or None
     if latest is not None:
         state.last_sampled_at, state.last_tested_at = latest.sampled_at, latest.tested_at
         state.last_result, state.last_site = latest.result, latest.site
@@ -119,24 +132,35 @@ def release(person_key: str, *, until) -> None:
             record.update(actions=[HealthRecord.expires_at.set(until)])
 
 
-def apply_nat(person_key: str, *, sampled_at, tested_at, result: str, site: str | None) -> None:
-    """Move a registered person's latest sample forward (never back: files arrive in any order)."""
+def apply_nat(person_key: str, *, sampled_at, tested_at, result: str, site: str | None,
+              samples: set[str] | frozenset = frozenset()) -> None:
+    """Add a registered person's `samples` (sample_tag) to their recent ones and move their latest sample
+    forward (never back: files arrive in any order). One write when this file's sample is the newest,
+    as it nearly always is; a second, for the samples alone, when an older file arrives late."""
+    recent = [PersonHealth.recent.add(samples)] if samples else []
     try:
         PersonHealth(person_key).update(
             actions=[PersonHealth.last_sampled_at.set(sampled_at), PersonHealth.last_result.set(result),
                      PersonHealth.last_tested_at.set(tested_at) if tested_at else PersonHealth.last_tested_at.remove(),
-                     PersonHealth.last_site.set(site) if site else PersonHealth.last_site.remove()],
+                     PersonHealth.last_site.set(site) if site else PersonHealth.last_site.remove(), *recent],
             condition=(PersonHealth.registered == True) & (PersonHealth.last_sampled_at.does_not_exist()  # noqa: E712
                                                           | (PersonHealth.last_sampled_at <= sampled_at)))
+        return
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
+    if recent:
+        try:
+            PersonHealth(person_key).update(actions=recent, condition=PersonHealth.registered == True)  # noqa: E712
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
 
 
 def apply_dose(person_key: str, *, dose: int, day: str, product: str | None) -> None:
     actions = [getattr(PersonHealth, f"dose{dose}_at").set(day)]
     if product:
-        actions.append(PersonHealth.products.set(product))
+        actions += [PersonHealth.products.set(product), getattr(PersonHealth, f"dose{dose}_product").set(product)]
     try:
         PersonHealth(person_key).update(actions=actions, condition=PersonHealth.registered == True)  # noqa: E712
     except UpdateError as exc:

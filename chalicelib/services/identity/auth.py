@@ -279,7 +279,7 @@ def principal_for(subject: str, role: str) -> Principal:
     try:
         account = Account.get(subject)
     except DoesNotExist:
-        raise UnauthenticatedError("导入发起账号已不存在")
+        raise UnauthenticatedError("发起该任务的账号已不存在")
     if account.disabled:
-        raise DisabledError("导入发起账号已停用")
+        raise DisabledError("发起该任务的账号已停用")
     return _staff_principal(account)

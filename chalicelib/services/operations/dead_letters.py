@@ -66,7 +66,7 @@ def _peek(kind: str) -> list[dict]:
 def _record(kind: str, body: str):
     if kind == "imports":
         for _, key in s3_records(body):
-            job_id = unquote_plus(key).rsplit("/", 1)[-1].removesuffix(".xlsx")
+            job_id = unquote_plus(key).rsplit("/", 1)[-1].split(".", 1)[0]  # an import's .xlsx, an export's .json
             try:
                 return ImportJob.get(job_id)
             except ImportJob.DoesNotExist:

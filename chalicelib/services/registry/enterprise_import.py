@@ -14,6 +14,7 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from chalicelib.config import settings
 from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.rules.clock import now
+from chalicelib.services.health import roster
 from chalicelib.services.registry import enterprises
 from chalicelib.services.jobs import imports
 from chalicelib.services.identity.auth import Principal
@@ -65,6 +66,8 @@ def process(principal: Principal, data: bytes, progress=None) -> imports.Outcome
             outcome.updated += len(rows)
         else:
             outcome.failures.extend((cells, problem, row_number) for cells, _, row_number in rows)
+    written = [rows[-1][1] for (key, rows), problem in zip(groups.items(), results) if problem in ("created", "updated")]
+    roster.mark({(row.category, row.town) for row in written})  # 主体数量 (a moved one marks its old place itself)
     return outcome
 
 

@@ -21,6 +21,7 @@ from chalicelib.rules.masking import mask_phone
 from chalicelib.rules.text import fold, name_key
 from chalicelib.services.identity import audit
 from chalicelib.services.common import paging
+from chalicelib.services.health import roster
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.registry.enterprise_schema import EnterpriseIn, parse_enterprise
 from chalicelib.access.policy import READERS, WRITERS, require
@@ -67,6 +68,7 @@ def create(principal: Principal, data: dict) -> Enterprise:
     _check_write_scope(principal, values)
     ent = build(principal, values)
     insert(ent)
+    roster.mark([(ent.category, ent.town)])
     return ent
 
 
@@ -167,6 +169,7 @@ def moved(ent: Enterprise, old_scope: tuple[str, str]) -> None:
     no longer lists them and the new one does."""
     if (ent.category, ent.town) == old_scope:
         return
+    roster.mark([old_scope, (ent.category, ent.town)])
     target = scope_key(ent.category, ent.town)
     with Staff.batch_write() as batch:
         for person in Staff.query(ent.enterprise_id):
@@ -227,6 +230,7 @@ def batch_delete(principal: Principal, ids: list[str], *, confirm_staff: bool) -
         with TransactWrite(connection=Connection()) as tx:
             tx.delete(UniqueKey(identity_key(ent.town, ent.name)), condition=UniqueKey.owner == ent.enterprise_id)
             tx.delete(ent)
+    roster.mark({(ent.category, ent.town) for ent in targets})
     return {"deleted": len(targets), "staff_deleted": staff_deleted}
 
 

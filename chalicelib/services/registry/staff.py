@@ -22,6 +22,7 @@ from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.rules.text import fold
 from chalicelib.services.identity import audit
+from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.common import paging
 from chalicelib.services.registry.enterprises import enterprises_of_head
@@ -143,6 +144,7 @@ def create(principal: Principal, data: dict) -> tuple[Staff, Enterprise]:
         raise
     adjust_count(ent.enterprise_id, +1)
     health.register([person.person_key])
+    roster.mark([(ent.category, ent.town)])
     return person, ent
 
 
@@ -166,6 +168,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
             if condition_failed(exc):
                 raise StaleError("该人员信息已被修改，请刷新后重试")
             raise
+        roster.mark([(ent.category, ent.town)])  # 人员类别 may have changed
         return person, ent
     # A new ID number or another enterprise is another key: write the new record, then drop the old.
     moved = Staff(ent.enterprise_id, new_key, created_at=person.created_at)
@@ -184,6 +187,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
         adjust_count(ent.enterprise_id, +1)
         adjust_count(enterprise_id, -1)
     health.register([new_key])
+    roster.mark([(ent.category, ent.town), (owned[enterprise_id].category, owned[enterprise_id].town)])
     return moved, ent
 
 
@@ -207,6 +211,7 @@ def batch_delete(principal: Principal, ids: Sequence[str]) -> int:
                 batch.delete(Staff(enterprise_id, key))
     for enterprise_id in {e for e, _ in existing}:
         adjust_count(enterprise_id, -sum(1 for e, _ in existing if e == enterprise_id))
+    roster.mark({(owned[e].category, owned[e].town) for e, _ in existing})
     return len(existing)
 
 

@@ -22,6 +22,7 @@ from chalicelib.config import settings
 from chalicelib.errors import ValidationError
 from chalicelib.rules.clock import now
 from chalicelib.rules.text import name_key
+from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.jobs import imports
 from chalicelib.services.registry import staff
@@ -155,6 +156,7 @@ def process(principal: Principal, data: bytes, progress: Callable[[int, int], No
     for enterprise_id, created in created_by_enterprise.items():
         staff.adjust_count(enterprise_id, created)
     health.register(k[1] for k in saved if k not in existing)  # late registration: match the last 14 days now
+    roster.mark({(latest[k][0].category, latest[k][0].town) for k in saved})
     return outcome
 
 

@@ -14,9 +14,11 @@ from chalicelib.rules.text import fold
 from chalicelib.services.identity import audit
 from chalicelib.services.registry import staff
 from chalicelib.services.identity.auth import Principal
+from chalicelib.services.jobs import exports
 from chalicelib.access.policy import OFFICIALS, require
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import scope_key
+from chalicelib.workbooks import staff_book
 
 ROLES = OFFICIALS
 
@@ -74,6 +76,23 @@ def export_rows(principal: Principal, *, category: str, q: str, town: str) -> It
                   if needle is None or staff.matches(p, needle, hits)]
         yield from staff.with_health(people, _enterprises({p.enterprise_id for p in people}),
                                       full=True, with_head=True)
+
+
+def start_export(principal: Principal, *, category: str, q: str, town: str):
+    """导出 of the ledger as it is filtered on screen: checked in scope now, built in the background."""
+    partitions(principal, category, town)
+    return exports.start(principal, "ledger", {"category": category, "q": q, "town": town})
+
+
+def _build_export(principal: Principal, params: dict) -> tuple[bytes, int]:
+    rows = list(export_rows(principal, category=params.get("category", ""), q=params.get("q", ""),
+                            town=params.get("town", "")))
+    return staff_book.ledger_export(rows), len(rows)
+
+
+exports.register("ledger", exports.Export(
+    filename="哨点人员台账.xlsx", action="导出哨点人员台账", build=_build_export,
+    scope=lambda principal, params: scope_label(principal, params.get("category", ""), params.get("town", ""))))
 
 
 def category_name(category: str) -> str:

@@ -12,6 +12,9 @@ import DevSms from './views/DevSms.vue'
 import Staff from './views/Staff.vue'
 import Ledger from './views/Ledger.vue'
 import Feeds from './views/Feeds.vue'
+// 数据统计 with its charts (ECharts) in a chunk of its own, loaded when first opened
+const NatStats = () => import('./views/NatStats.vue')
+const VaccineStats = () => import('./views/VaccineStats.vue')
 
 const routes = [
   { path: '/login', component: Login, meta: { public: true, title: '登录' } },
@@ -25,6 +28,9 @@ const routes = [
       { path: 'my-enterprises', component: MyEnterprises, meta: { roles: ['head'], title: '我的企业' } },
       { path: 'staff', component: Staff, meta: { roles: ['head'], title: '员工管理' } },
       { path: 'ledger/:category', component: Ledger, meta: { roles: STAFF_ROLES, title: '哨点人员' } },
+      // 数据统计 (seed §2.4.1), from the ledger's 【核酸数据统计】 / 【疫苗数据统计】; :category may be `all`
+      { path: 'stats/nat/:category', component: NatStats, meta: { roles: STAFF_ROLES, title: '核酸数据统计' } },
+      { path: 'stats/vaccine/:category', component: VaccineStats, meta: { roles: STAFF_ROLES, title: '疫苗数据统计' } },
       { path: 'feeds', component: Feeds, meta: { roles: ['admin'], title: '数据接入' } },
       { path: 'accounts', component: Accounts, meta: { roles: ['admin'], title: '账号管理' } },
       { path: 'audit', component: Audit, meta: { roles: ['admin'], title: '操作日志' } },

@@ -193,6 +193,37 @@ export function createApi({ tokenKey, personalKeys = [], notify, onUnauthorized 
     }
   }
 
+  /**
+   * A background export (POST → 202 and a job): follow GET /api/exports/{id} until the file is built, then
+   * let the browser fetch it from its short-lived link (the server answers it with Content-Disposition:
+   * attachment, so the page stays). `onProgress(job)` sees each state; a failed job throws its reason.
+   */
+  api.exportJob = async function exportJob(path, { query, pollMs = 1000, onProgress, ...opts } = {}) {
+    try {
+      let job = await api.request('POST', path, { ...opts, query, silent: true })
+      const deadline = Date.now() + 20 * 60 * 1000
+      while (job.status !== 'done' && job.status !== 'failed') {
+        onProgress?.(job)
+        if (Date.now() > deadline) throw new ApiError(0, { message: '导出用时过长，请缩小范围后重试' })
+        await new Promise((resolve) => setTimeout(resolve, pollMs))
+        job = await api.request('GET', `/api/exports/${encodeURIComponent(job.id)}`, { silent: true })
+      }
+      onProgress?.(job)
+      if (job.status === 'failed' || !job.url) throw new ApiError(0, { message: job.message || '导出失败，请稍后重试' })
+      const a = document.createElement('a')
+      a.href = job.url
+      a.rel = 'noopener'
+      a.style.display = 'none'
+      document.body.appendChild(a)
+      a.click()
+      setTimeout(() => a.remove(), 1000)
+      return job
+    } catch (err) {
+      report(err, opts)
+      throw err
+    }
+  }
+
   /** POST the raw bytes of an .xlsx file; answers JSON. */
   api.uploadXlsx = function uploadXlsx(path, file, opts = {}) {
     return api.request('POST', path, {

@@ -1,0 +1,64 @@
+"""The drill-down lists as workbooks with full values (the ledger's export layout), built as export
+jobs (services/jobs/exports.py): a number may count a whole district's people."""
+from __future__ import annotations
+
+from chalicelib.services.identity.auth import Principal
+from chalicelib.services.jobs import exports
+from chalicelib.services.stats import common, nat, vaccine
+from chalicelib.services.registry import enterprises
+from chalicelib.store.models import Enterprise
+from chalicelib.workbooks import enterprise_book, staff_book
+
+NAT_KEYS = ("category", "start", "end", "town", "person_category", "measure")
+VACCINE_KEYS = ("category", "town", "measure")
+
+
+def start_nat(principal: Principal, params: dict):
+    nat.selection(principal, **_only(params, NAT_KEYS))  # refused now if out of scope or malformed
+    return exports.start(principal, "stats-nat", _only(params, NAT_KEYS))
+
+
+def start_vaccine(principal: Principal, params: dict):
+    args = _only(params, VACCINE_KEYS)
+    if args["measure"] == "enterprises":  # 主体数量: the enterprises, as 企业信息采集 exports them
+        common.parts_for(principal, args["category"], args["town"])
+    else:
+        vaccine.selection(principal, **args)
+    return exports.start(principal, "stats-vaccine", args)
+
+
+def _only(params: dict, keys) -> dict:
+    return {k: params.get(k, "") for k in keys}
+
+
+def _everyone(selected, extra=None) -> tuple[bytes, int]:
+    size = max(1, sum(int(mask.sum()) for _, mask in selected))
+    rows, _ = common.page_of(selected, page=1, page_size=size, extra=extra, full=True)
+    return staff_book.ledger_export(rows), len(rows)
+
+
+def _build_nat(principal: Principal, params: dict) -> tuple[bytes, int]:
+    return _everyone(*nat.selection(principal, **_only(params, NAT_KEYS)))
+
+
+def _build_vaccine(principal: Principal, params: dict) -> tuple[bytes, int]:
+    args = _only(params, VACCINE_KEYS)
+    if args["measure"] == "enterprises":
+        ids = [e for part in common.parts_for(principal, args["category"], args["town"]) for e in part.enterprises]
+        found = Enterprise.batch_get(ids) if ids else []
+        rows = [enterprises.public(e, full_phone=True) for e in found]
+        return enterprise_book.export(rows), len(rows)
+    return _everyone(vaccine.selection(principal, **args))
+
+
+def _scope(labels: dict):
+    def scope(principal: Principal, params: dict) -> str:
+        return " ".join(x for x in (common.category_name(params.get("category", "")), params.get("town") or "全部镇街",
+                                    params.get("person_category", ""), labels.get(params.get("measure", ""), "")) if x)
+    return scope
+
+
+exports.register("stats-nat", exports.Export(filename="核酸统计人员明细.xlsx", action="导出核酸统计人员明细",
+                                             build=_build_nat, scope=_scope(nat.MEASURE_LABELS)))
+exports.register("stats-vaccine", exports.Export(filename="疫苗统计人员明细.xlsx", action="导出疫苗统计人员明细",
+                                                 build=_build_vaccine, scope=_scope(vaccine.MEASURE_LABELS)))
