@@ -10,7 +10,7 @@ import os
 
 from chalice import Chalice, Cron
 
-from chalicelib.api import accounts, auth, edge, enterprises, health, lists, staff, stats
+from chalicelib.api import accounts, alerts, auth, edge, enterprises, health, lists, staff, stats
 from chalicelib.events import handle_feed_messages, handle_upload_messages
 from chalicelib.services.health import matcher
 from chalicelib.workbooks.enterprise_book import XLSX
@@ -19,7 +19,7 @@ app = Chalice(app_name="sentinel-health")
 app.log.setLevel(logging.INFO)
 app.api.binary_types.extend([XLSX, "text/csv"])
 
-for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp, health.bp, stats.bp):
+for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp, health.bp, stats.bp, alerts.bp):
     app.register_blueprint(blueprint)
 edge.register(app)
 

@@ -1,7 +1,7 @@
 """Benchmarks of the statistics (issue 11): 核酸数据统计 and 疫苗数据统计 on the embedded stack (DynamoDB
 Local), and their computation alone.
 
-  stats_15k / stats_100k   the district of bench/pages.py (100 enterprises over nine towns, one category)
+  stats_15k / _50k / _100k the district of bench/pages.py (100 enterprises over nine towns, one category)
                            with 1–3 samples per person over the last 14 days and doses for 90%; the roster
                            rebuilt once (its time reported: background work); then over HTTP the NAT table
                            (bureau: nine partitions; 运维: 全部类别), the vaccine table, a drill-down page —
@@ -152,6 +152,10 @@ def stats_15k() -> dict:
     return _stats_at(15_000)
 
 
+def stats_50k() -> dict:
+    return _stats_at(50_000)
+
+
 def stats_100k() -> dict:
     return _stats_at(100_000)
 
@@ -208,4 +212,31 @@ def stats_compute() -> dict:
     return out
 
 
-MEASUREMENTS.update({f.__name__: f for f in (stats_15k, stats_100k, stats_compute)})
+MEASUREMENTS.update({f.__name__: f for f in (stats_15k, stats_50k, stats_100k, stats_compute)})
+
+
+def rules_compute() -> dict:
+    """The testing rules (rules/testing.py) over 15,000, 100,000 and 1,000,000 people, computation only:
+    every person against 三天两检 and 七天三检, the non-compliant listed with their reasons."""
+    from chalicelib.rules import testing
+    from chalicelib.rules.clock import local_day, now
+    from chalicelib.services.compliance.evaluate import evaluate
+
+    day = local_day(now())
+    out = {}
+    for people in (15_000, 100_000, 1_000_000):
+        parts = synthetic_parts(people)
+        for code in ("3d2", "7d3"):
+            rule = testing.rule(code)
+            seconds, short = [], 0
+            for _ in range(3):
+                began = time.perf_counter()
+                short = sum(len(evaluate(part, rule, day).shortfalls) for part in parts)
+                seconds.append(time.perf_counter() - began)
+            out[f"{people}_{code}"] = {**_summary(seconds), "non_compliant": short}
+            _log(f"  {people:,} {rule.name}: {out[f'{people}_{code}']}")
+    out["peak_rss_mb"] = peak_mb()
+    return out
+
+
+MEASUREMENTS.update({"rules_compute": rules_compute})

@@ -68,6 +68,8 @@ ROUTES: dict[tuple[str, str], object] = {
     ("GET", "/api/ledger"): OFFICIALS,
     ("POST", "/api/ledger/export"): OFFICIALS,
     ("GET", "/api/exports/{export_id}"): SIGNED_IN,
+    ("GET", "/api/alerts/settings/{category}"): OFFICIALS,
+    ("PUT", "/api/alerts/settings/{category}"): ("admin", "bureau"),  # which bureau: Scope.configures
     ("GET", "/api/stats/nat"): OFFICIALS,
     ("GET", "/api/stats/nat/people"): OFFICIALS,
     ("GET", "/api/stats/nat/export"): OFFICIALS,

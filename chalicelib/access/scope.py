@@ -87,6 +87,13 @@ class Scope:
             return None
         return [(category, t) for t in self.visible_towns() if not town or t == town]
 
+    def sees_category(self, category: str) -> bool:
+        return category in {c.code for c in self.visible_categories()}
+
+    def configures(self, category: str) -> bool:
+        """告警设置 (§2.5): 运维, and the bureau that supervises the category; everyone else reads."""
+        return self.role == "admin" or (self.role == "bureau" and category in self.categories)
+
     def stats_partitions(self, category: str, town: str = "") -> list[tuple[str, str]] | None:
         """The statistics' partitions: one category as the ledger reads it, or every category ("all")
         for 运维 and 专班, who oversee them all; None if the caller may not."""

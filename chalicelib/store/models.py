@@ -379,5 +379,29 @@ class FeedFile(Model):
     by_kind = FeedFiles()
 
 
+class Recipient(MapAttribute):
+    """One 高级推送人员 of a category: a 粤政易 user, optionally limited to one town."""
+
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    town = UnicodeAttribute(default="")
+
+
+class AlertSetting(Model):
+    """告警设置 (§2.5) of one sentinel category: its testing rule and who gets its 09:00 list. A category
+    never configured has no item (its default rule comes from the catalog)."""
+
+    class Meta(metaclass=_LazyTableName):
+        base_name = "alert-settings"
+        billing_mode = "PAY_PER_REQUEST"
+
+    category = UnicodeAttribute(hash_key=True)
+    rule = UnicodeAttribute()  # rules/testing.py code, e.g. "3d2"
+    recipients = ListAttribute(of=Recipient, default=list)
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Throttle, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
-                                       HealthRecord, PersonHealth, FeedFile)
+                                       HealthRecord, PersonHealth, FeedFile, AlertSetting)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote_plus
@@ -197,8 +199,15 @@ def _samples(tags, since: int) -> list[tuple[int, int]]:
 
 # --- reading it ---------------------------------------------------------------------------------------
 
-_cache: dict[str, tuple[str, Part]] = {}
+_cache: dict[str, tuple[str, Part, float]] = {}  # key → (ETag, file, when S3 last confirmed it)
 _lock = threading.Lock()
+
+
+def _fresh_for() -> float:
+    """How long a warm function trusts its copy before asking S3 again (If-None-Match): a page that
+    twenty people open at once costs one round of 304s, not twenty; the statistics are then at most this
+    much older than the roster. 0 in tests, which write and read in the same second."""
+    return float(os.environ.get("ROSTER_FRESH_SECONDS", "5"))
 
 
 def load(partitions: list[tuple[str, str]]) -> list[Part]:
@@ -211,6 +220,8 @@ def _load_one(category: str, town: str) -> Part:
     key = object_key(category, town)
     with _lock:
         cached = _cache.get(key)
+    if cached and time.monotonic() - cached[2] < _fresh_for():
+        return cached[1]
     request = {"Bucket": settings().files_bucket, "Key": key}
     if cached:
         request["IfNoneMatch"] = cached[0]
@@ -219,6 +230,8 @@ def _load_one(category: str, town: str) -> Part:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if cached and code in ("304", "NotModified"):
+            with _lock:
+                _cache[key] = (cached[0], cached[1], time.monotonic())
             return cached[1]
         if code not in ("NoSuchKey", "404"):
             raise
@@ -226,7 +239,7 @@ def _load_one(category: str, town: str) -> Part:
         answer = storage.s3().get_object(Bucket=settings().files_bucket, Key=key)
     part = _parse(answer["Body"].read(), category, town)
     with _lock:
-        _cache[key] = (answer["ETag"], part)
+        _cache[key] = (answer["ETag"], part, time.monotonic())
     return part
 
 

@@ -30,10 +30,17 @@ export function pruneExtra(extra, fields) {
   for (const k of Object.keys(extra)) if (!keys.has(k)) delete extra[k]
 }
 
-/** A blank form (string fields and an `extra` object) filled from a record: missing values become ''. */
+/**
+ * A blank form (string fields, an `extra` object, list fields such as 告警设置's recipients) filled from a
+ * record: missing strings become '', a missing list [] (a list is copied, its items are the record's).
+ */
 function formFrom(blank, record) {
   const out = { ...blank }
-  for (const key of Object.keys(blank)) out[key] = key === 'extra' ? { ...(record.extra || {}) } : record[key] || ''
+  for (const key of Object.keys(blank)) {
+    if (key === 'extra') out[key] = { ...(record.extra || {}) }
+    else if (Array.isArray(blank[key])) out[key] = Array.isArray(record[key]) ? [...record[key]] : []
+    else out[key] = record[key] || ''
+  }
   return out
 }
 
@@ -41,7 +48,7 @@ function formFrom(blank, record) {
  * Loading, saving and the error handling of a form that creates or edits one record; the UI library is
  * left to the caller.
  *
- * o.blank()        – a blank form (strings and `extra: {}`)
+ * o.blank()        – a blank form (strings, `extra: {}`, lists `[]`)
  * o.versionKey     – the record's optimistic-lock field (kept in `version`, to send back when saving)
  * o.isEdit         – ref: editing (else creating)
  * o.fetch()        – GET the record being edited
