@@ -244,8 +244,9 @@ def export_once(base, auth, rows_expected: int) -> dict:
 
 
 @contextlib.contextmanager
-def _counting_calls():
-    """Every botocore call of this process, by operation, and the items DynamoDB returned to it."""
+def _counting_calls(also: tuple[str, ...] = ()):
+    """Every DynamoDB call of this process, by operation, and the items it returned; the calls to the
+    services in `also` (e.g. "s3") as "<service> <operation>"."""
     import botocore.client
 
     calls: Counter = Counter()
@@ -253,7 +254,10 @@ def _counting_calls():
 
     def counted(client, operation, params):
         answer = original(client, operation, params)
-        if client.meta.service_model.service_name == "dynamodb":
+        service = client.meta.service_model.service_name
+        if service in also:
+            calls[f"{service} {operation}"] += 1
+        if service == "dynamodb":
             calls[operation] += 1
             if "Count" in answer:
                 calls[f"{operation} items"] += answer["Count"]
@@ -268,9 +272,10 @@ def _counting_calls():
         botocore.client.BaseClient._make_api_call = original
 
 
-def dynamodb_calls(logins, pages) -> dict:
+def dynamodb_calls(logins, pages, *, also: tuple[str, ...] = ()) -> dict:
     """The same routes through the Chalice app in this process (the gateway the API processes run),
-    counting the DynamoDB calls of each request (the second one: the first describes the tables)."""
+    counting the DynamoDB calls (and those of `also`) of each request (the second one: the first
+    describes the tables and fills the function's caches)."""
     from chalice.config import Config
     from chalice.local import LocalGateway
 
@@ -278,10 +283,10 @@ def dynamodb_calls(logins, pages) -> dict:
 
     gateway = LocalGateway(application.app, Config(chalice_stage="local", config_from_disk={}))
     out = {}
-    for name, (who, path, _) in pages.items():
+    for name, (who, path, *_) in pages.items():
         headers = {"authorization": logins[who]["Authorization"], "host": "127.0.0.1"}
         gateway.handle_request("GET", path(1), headers, b"")
-        with _counting_calls() as calls:
+        with _counting_calls(also) as calls:
             answer = gateway.handle_request("GET", path(2), headers, b"")
         assert answer["statusCode"] == 200, answer
         out[name] = dict(calls)

@@ -14,16 +14,14 @@ Local), and their computation alone.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import time
-from collections import Counter
 from datetime import timedelta
 
 import numpy as np
 
-from bench.pages import (CATEGORY, CLIENTS, PER_CLIENT, _get, _log, _ms, _summary, concurrent, district)
+from bench.pages import CATEGORY, CLIENTS, PER_CLIENT, _get, _log, _summary, concurrent, district, dynamodb_calls
 from bench.run import MEASUREMENTS, _account_token, _admin_token, _id_number, embedded_stack, peak_mb
 
 REPEATS = 15
@@ -83,44 +81,6 @@ def _pages(base, logins) -> dict:
     }
 
 
-@contextlib.contextmanager
-def _counting():
-    import botocore.client
-
-    calls: Counter = Counter()
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(client, operation, params):
-        calls[f"{client.meta.service_model.service_name} {operation}"] += 1
-        return original(client, operation, params)
-
-    botocore.client.BaseClient._make_api_call = counted
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original
-
-
-def _calls(logins, pages) -> dict:
-    """Each route through the app in this process, its AWS calls counted (the third request: warm)."""
-    from chalice.config import Config
-    from chalice.local import LocalGateway
-
-    import app as application
-
-    gateway = LocalGateway(application.app, Config(chalice_stage="local", config_from_disk={}))
-    out = {}
-    for name, (who, path) in pages.items():
-        headers = {"authorization": logins[who]["Authorization"], "host": "127.0.0.1"}
-        for i in range(2):
-            gateway.handle_request("GET", path(i), headers, b"")
-        with _counting() as calls:
-            answer = gateway.handle_request("GET", path(2), headers, b"")
-        assert answer["statusCode"] == 200, answer["body"][:300]
-        out[name] = dict(calls)
-    return out
-
-
 def _stats_at(count: int) -> dict:
     api_processes = int(os.environ.get("LOCAL_API_PROCESSES", "4"))
     with embedded_stack(dynamodb="local", api_processes=api_processes) as base:
@@ -143,7 +103,7 @@ def _stats_at(count: int) -> dict:
         conc = concurrent(base, logins, {name: (who, path, None) for name, (who, path) in pages.items()})
         return {"engine": "DynamoDB Local", "api_processes": api_processes, "staff": count,
                 "seed_seconds": seeded["seed_seconds"], "roster_rebuild": rebuilt, "sequential": sequential,
-                f"concurrent_{CLIENTS}_clients_x{PER_CLIENT}": conc, "aws_calls_per_request": _calls(logins, pages),
+                f"concurrent_{CLIENTS}_clients_x{PER_CLIENT}": conc, "aws_calls_per_request": dynamodb_calls(logins, pages, also=("s3",)),
                 "tested_today_bureau": first["nat_table_bureau_today"]["total"]["tested"],
                 "peak_rss_mb_bench_process": peak_mb()}
 

@@ -23,6 +23,7 @@ class Settings:
     max_upload_bytes: int
     sms_daily_limit: int  # SMS codes the whole system sends a day (each costs money)
     import_writers: int  # parallel DynamoDB writes in an import (moto's server is not thread-safe: 1)
+    roster_fresh_seconds: float  # how long a warm function trusts its roster files (services/health/roster.py)
 
     @property
     def is_local(self) -> bool:
@@ -43,12 +44,13 @@ def settings() -> Settings:
         env.get("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024)),  # base64 in the Lambda event must stay under 6 MB
         env.get("IMPORT_WRITERS", "8"),
         env.get("SMS_DAILY_LIMIT", "5000"),
+        env.get("ROSTER_FRESH_SECONDS", "5"),
     )
 
 
 @lru_cache(maxsize=8)
 def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, days, max_upload,
-           writers, sms_daily) -> Settings:
+           writers, sms_daily, roster_fresh) -> Settings:
     if not secret:
         if stage not in ("local", "test"):
             raise RuntimeError("APP_SECRET must be set outside the local and test stages")
@@ -68,4 +70,5 @@ def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, 
         max_upload_bytes=int(max_upload),
         import_writers=max(1, int(writers)),
         sms_daily_limit=int(sms_daily),
+        roster_fresh_seconds=float(roster_fresh),
     )

@@ -21,7 +21,7 @@ os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "tes
 from local.stack import stage_environment  # noqa: E402
 
 os.environ.update(stage_environment("local"))
-os.environ["ROSTER_FRESH_SECONDS"] = "0"  # tests write and read the statistics within a second
+os.environ["ROSTER_FRESH_SECONDS"] = "0"  # tests write and read the statistics within a second (config.py)
 
 from moto import mock_aws  # noqa: E402
 

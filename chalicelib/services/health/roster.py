@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ log = logging.getLogger(__name__)
 MARKS = "uploads/views/"
 ALL = "*"
 RESULT_OF = {"N": 0, "P": 1, "U": 2}  # sample result codes in the file: 阴性, 阳性, 未出结果
+_RANK = {1: 2, 0: 1, 2: 0}  # a sample reported twice keeps its final result: 阳性 over 阴性 over 未出结果
 _STATE = ["person_key", "recent", "dose1_at", "dose2_at", "dose3_at", "dose1_product", "dose2_product",
           "dose3_product", "products"]
 
@@ -189,25 +189,19 @@ def _samples(tags, since: int) -> list[tuple[int, int]]:
         when, code, site = (tag.split(":") + ["", ""])[:3]
         if not when.isdigit() or int(when) < since:
             continue
-        value = RESULT_OF.get(code, 2)
-        rank = {1: 2, 0: 1, 2: 0}[value]
-        current = best.get((when, site))
-        if current is None or rank > {1: 2, 0: 1, 2: 0}[current]:
+        value = RESULT_OF.get(code, RESULT_OF["U"])
+        if _RANK[value] > _RANK.get(best.get((when, site)), -1):
             best[(when, site)] = value
     return [(int(when), value) for (when, _), value in best.items()]
 
 
 # --- reading it ---------------------------------------------------------------------------------------
 
-_cache: dict[str, tuple[str, Part, float]] = {}  # key → (ETag, file, when S3 last confirmed it)
+# key → (ETag, file, when S3 last confirmed it). A warm function trusts its copy for
+# settings().roster_fresh_seconds before asking again (If-None-Match): a page twenty people open at once
+# costs one round of 304s, not twenty; the statistics are then at most that much older than the roster.
+_cache: dict[str, tuple[str, Part, float]] = {}
 _lock = threading.Lock()
-
-
-def _fresh_for() -> float:
-    """How long a warm function trusts its copy before asking S3 again (If-None-Match): a page that
-    twenty people open at once costs one round of 304s, not twenty; the statistics are then at most this
-    much older than the roster. 0 in tests, which write and read in the same second."""
-    return float(os.environ.get("ROSTER_FRESH_SECONDS", "5"))
 
 
 def load(partitions: list[tuple[str, str]]) -> list[Part]:
@@ -220,7 +214,7 @@ def _load_one(category: str, town: str) -> Part:
     key = object_key(category, town)
     with _lock:
         cached = _cache.get(key)
-    if cached and time.monotonic() - cached[2] < _fresh_for():
+    if cached and time.monotonic() - cached[2] < settings().roster_fresh_seconds:
         return cached[1]
     request = {"Bucket": settings().files_bucket, "Key": key}
     if cached:

@@ -13,10 +13,9 @@ from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import SHANGHAI, local_day, now
 from chalicelib.rules.feeds import KEEP_DAYS
-from chalicelib.rules.masking import mask_phone
 from chalicelib.services.health import roster
 from chalicelib.services.identity.auth import Principal
-from chalicelib.services.registry import staff
+from chalicelib.services.registry import enterprises, staff
 from chalicelib.store.models import Enterprise
 
 ROLES = OFFICIALS
@@ -127,7 +126,4 @@ def enterprise_page(parts: list[roster.Part], town: str, *, page: int, page_size
            if not town or part.town == town for e in part.enterprises]
     chosen = ids[(page - 1) * page_size: page * page_size]
     found = {e.enterprise_id: e for e in Enterprise.batch_get(chosen)} if chosen else {}
-    items = [{"id": e.enterprise_id, "name": e.name, "town": e.town, "category_name": category_name(e.category),
-              "head_name": e.head_name, "head_phone": mask_phone(e.head_phone), "staff_count": int(e.staff_count or 0)}
-             for e in (found.get(i) for i in chosen) if e is not None]
-    return items, len(ids)
+    return [enterprises.public(e) for e in (found.get(i) for i in chosen) if e is not None], len(ids)
