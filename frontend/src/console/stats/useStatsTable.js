@@ -1,0 +1,71 @@
+// What both statistics pages (NatStats.vue, VaccineStats.vue) do alike: the category, loading the table
+// (the latest answer wins), its labels and definitions, reloading when the category changes, and the
+// drill-down dialog's state.
+import { computed, onMounted, ref, watch } from 'vue'
+import { api } from '../api.js'
+import { session } from '../auth.js'
+import { formatTimeSeconds } from '@/shared/format.js'
+import { splitDefinition, useStatsCategory } from './stats.js'
+
+/** kind: 'nat' | 'vaccine'; query(): the table's query besides `category` (the NAT period). */
+export function useStatsTable(kind, query = () => ({})) {
+  const picker = useStatsCategory(kind)
+  const { category, options } = picker
+  const data = ref(null)
+  const loading = ref(false)
+  let seq = 0
+
+  const outOfScope = computed(() => {
+    const cats = session.ledgerCategories
+    if (!Array.isArray(cats) || !cats.length) return false
+    return !options.value.some((c) => c.code === category.value)
+  })
+  const categoryLabel = computed(
+    () => data.value?.category_name || options.value.find((c) => c.code === category.value)?.name || '',
+  )
+  const townRows = computed(() => data.value?.rows || [])
+  const definitions = computed(() => (data.value?.definitions || []).map(splitDefinition))
+  const asOfText = computed(() => (data.value?.as_of ? formatTimeSeconds(data.value.as_of) : '暂无数据'))
+
+  async function load() {
+    if (outOfScope.value || !category.value) return
+    const mine = ++seq
+    loading.value = true
+    try {
+      const res = await api.get(`/api/stats/${kind}`, { category: category.value, ...query() })
+      if (mine === seq) data.value = res
+    } catch {
+      if (mine === seq) data.value = null
+    } finally {
+      if (mine === seq) loading.value = false
+    }
+  }
+
+  // 点击数字: the people behind one number (refs at the top level, so templates unwrap them)
+  const peopleVisible = ref(false)
+  const peopleQuery = ref({})
+  const peopleTitle = ref('')
+  const peopleScope = ref('')
+  const peopleNote = ref('')
+  function showPeople(query, title, scope, note = '') {
+    peopleQuery.value = { category: category.value, ...query }
+    peopleTitle.value = title
+    peopleScope.value = `${categoryLabel.value ? `${categoryLabel.value} | ` : ''}${scope}`
+    peopleNote.value = note
+    peopleVisible.value = true
+  }
+
+  watch(category, () => {
+    data.value = null
+    load()
+  })
+  onMounted(async () => {
+    await picker.load()
+    load()
+  })
+
+  return {
+    ...picker, data, loading, load, outOfScope, categoryLabel, townRows, definitions, asOfText,
+    peopleVisible, peopleQuery, peopleTitle, peopleScope, peopleNote, showPeople,
+  }
+}
