@@ -10,8 +10,10 @@ import os
 
 from chalice import Chalice, Cron
 
-from chalicelib.api import accounts, alerts, auth, edge, enterprises, health, lists, staff, stats
+from chalicelib.api import accounts, alerts, auth, compliance, edge, enterprises, health, lists, staff, stats
 from chalicelib.events import handle_feed_messages, handle_upload_messages
+from chalicelib.events import scheduled_day
+from chalicelib.services.compliance import night, push
 from chalicelib.services.health import matcher
 from chalicelib.workbooks.enterprise_book import XLSX
 
@@ -19,7 +21,8 @@ app = Chalice(app_name="sentinel-health")
 app.log.setLevel(logging.INFO)
 app.api.binary_types.extend([XLSX, "text/csv"])
 
-for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp, health.bp, stats.bp, alerts.bp):
+for blueprint in (auth.bp, lists.bp, accounts.bp, enterprises.bp, staff.bp, health.bp, stats.bp, alerts.bp,
+                  compliance.bp):
     app.register_blueprint(blueprint)
 edge.register(app)
 
@@ -42,5 +45,16 @@ def on_feed(event):
 
 @app.schedule(Cron(0, 18, "*", "*", "?", "*"))  # 02:00 Asia/Shanghai (EventBridge cron is UTC)
 def overnight_matcher(event):
-    """Rebuild registered people's health state from the kept records; release the unregistered."""
+    """Rebuild registered people's health state from the kept records, release the unregistered, then
+    start the day's compliance run (its parts fan out through the import queue)."""
     app.log.info("overnight matcher: %s", matcher.reconcile())
+    run = night.start(scheduled_day(event))
+    app.log.info("compliance run %s: generation %s, %s parts", run.day, run.generation, run.parts)
+
+
+@app.schedule(Cron(0, 1, "*", "*", "?", "*"))  # 09:00 Asia/Shanghai
+def morning_push(event):
+    """Send the day's lists and the 专班's summary through 粤政易 (what does not fit continues in the worker)."""
+    context = getattr(event, "context", None)
+    remaining = context.get_remaining_time_in_millis if context is not None else None
+    app.log.info("push: %s", push.run_pass(scheduled_day(event).isoformat(), remaining_ms=remaining))

@@ -52,7 +52,7 @@ def _log(text: str) -> None:
 # --- the district -----------------------------------------------------------------------------------
 
 
-def district(staff_count: int) -> dict:
+def district(staff_count: int, *, registered_days_ago: int = 0) -> dict:
     """Seed the district (see the module's docstring); what it holds, for the checks and the report."""
     from chalicelib.rules import catalog
 
@@ -67,7 +67,7 @@ def district(staff_count: int) -> dict:
         return home if n % step == 0 and n // step < HEAD_STAFF else others[n % len(others)]
 
     _log(f"seeding {staff_count:,} staff in {ENTERPRISES} enterprises")
-    staff_seconds = _seed_staff(owner, staff_count)
+    staff_seconds = _seed_staff(owner, staff_count, registered_days_ago=registered_days_ago)
     head_people = {n for n in range(staff_count) if owner(n) is home}
     health_seconds, district_buckets, head_buckets = _seed_health(staff_count, head_people)
     return {"staff": staff_count, "enterprises": ENTERPRISES, "head_enterprise_id": home.enterprise_id,

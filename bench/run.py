@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,7 +258,7 @@ def staff_import_10k() -> dict:
                 "peak_rss_mb": peak_mb()}
 
 
-def _seed_staff(owner, count: int) -> float:
+def _seed_staff(owner, count: int, *, registered_days_ago: int = 0) -> float:
     """People 0..count-1 (ID `_id_number(n)`) written straight to the staff table, person n in the
     enterprise `owner(n)`, newest last; the enterprises' kept staff counts follow. Returns seconds."""
     from collections import Counter
@@ -275,7 +276,7 @@ def _seed_staff(owner, count: int) -> float:
             values = StaffIn(enterprise_id=ent.enterprise_id, name="陈志强", id_number=_id_number(n), phone=f"137{n:08d}",
                              person_category="一线人员", residence_type="自行租住",
                              address=f"广州市南沙区进港大道{n % 500}号", extra={})
-            stamp = now()
+            stamp = now() - timedelta(days=registered_days_ago)
             person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)
             staff.assign(person, values, ent, stamp=stamp)
             batch.save(person)
@@ -500,5 +501,6 @@ import bench.pages  # noqa: E402,F401 - the page measurements of issue 9 registe
 if __name__ == "__main__":
     from bench.run import main as _main  # the imported module: the one whose MEASUREMENTS bench.pages filled
     import bench.stats  # noqa: F401 - the statistics of issue 11 (after bench.pages, which it builds on)
+    import bench.compliance  # noqa: F401 - the overnight run and the push of issue 12
 
     _main()

@@ -1,5 +1,6 @@
-"""A generated demo district: accounts of every role, a few dozen enterprises with heads' phones, and
-their staff.
+"""A generated demo district: accounts of every role, a few dozen enterprises with heads' phones, their
+staff, 告警设置 with 粤政易 recipients, and (`morning`) the day's overnight run and 09:00 push, so the
+first start shows a real morning in 告警记录, 推送记录, the stand-in's outbox and the head's phone.
 Names and addresses are invented from common parts; they describe no real person or business."""
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from chalicelib.services.registry import staff
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.registry.enterprise_schema import parse_enterprise
 from chalicelib.services.registry.staff_schema import StaffIn
-from chalicelib.store.models import Account, Staff
+from chalicelib.services.compliance import night, push
+from chalicelib.services.compliance.settings import TASKFORCE
+from chalicelib.store.models import Account, AlertSetting, Recipient, Staff
 from chalicelib.store.values import plain
 
 DEMO_PASSWORD = "nansha2026"
@@ -83,6 +86,7 @@ def seed(*, with_feeds: bool = True) -> dict:
         enterprises.insert(ent)
         created += 1
         numbers += _seed_staff(rng, ent, count=rng.randint(6, 14))
+    _alerts()
     if with_feeds:
         feeds.upload("nat", "演示-核酸检测.csv", _nat_feed(rng, numbers))
         feeds.upload("vaccine", "演示-疫苗接种.xlsx", _vaccine_feed(rng, numbers))
@@ -104,7 +108,7 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> list[str]:
                              residence_type=rng.choice(catalog.RESIDENCE_TYPES[:4]),
                              address=f"广州市南沙区{ent.town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
                              extra={"project_name": plain(ent.extra).get("project_name", "")} if ent.category == "construction" else {})
-            stamp = now() - timedelta(minutes=count - n)
+            stamp = now() - timedelta(days=20, minutes=count - n)  # registered weeks ago: judged by the whole rule
             person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)
             staff.assign(person, values, ent, stamp=stamp)
             batch.save(person)
@@ -164,3 +168,39 @@ def _vaccine_feed(rng: random.Random, numbers: list[str]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+ALERTS = {  # category: (rule, recipients as (粤政易 user id, name, town limit)); ids are the stand-in's members
+    "express": ("2d1", [("youzheng", "区邮政管理局值班", ""), ("nanshajie", "南沙街道值班", "南沙街")]),
+    "construction": ("3d1", [("zhujian", "区住建局值班", "")]),
+    "market": ("3d1", [("shijian", "区市场监管局值班", "")]),
+    "coldchain": ("1d1", [("shijian", "区市场监管局值班", "")]),
+    "hotel": ("3d1", [("huangge", "黄阁镇值班", "黄阁镇")]),
+    TASKFORCE: ("-", [("zhuanban", "哨点监测专班", "")]),
+}
+
+
+def _alerts() -> None:
+    current = now()
+    for category, (rule, people) in ALERTS.items():
+        AlertSetting(category, rule=rule, recipients=[Recipient(user_id=u, name=n, town=t) for u, n, t in people],
+                     updated_at=current, updated_by="演示数据").save()
+
+
+def morning(*, wait_seconds: float = 300, log=print) -> None:
+    """Once the demo feeds are in: the night for today (matcher, then the run through the worker), then
+    the push — as 运维's buttons would ask, so it is the same path as on AWS."""
+    import time
+
+    today = now().astimezone(SHANGHAI).date()
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline and not feeds.freshness()["nat"]["data_until"]:
+        time.sleep(1)
+    night.request(today, by="演示数据")
+    while time.monotonic() < deadline:
+        run = night.header(today.isoformat())
+        if run is not None and run.status in ("done", "failed") and run.generation:
+            break
+        time.sleep(1)
+    push.request(today.isoformat(), by="演示数据")
+    log(f"演示：{today} 凌晨检查已运行，09:00 推送已发出（见「告警记录」「推送记录」）")

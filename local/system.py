@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import tempfile
 from pathlib import Path
 
@@ -56,10 +57,13 @@ class System:
             self.seeded = demo.seed(with_feeds=self.demo_feeds)
         self._wecom = WeComStandIn()
         os.environ["WECOM_BASE_URL"] = self._wecom.start(self.wecom_port)  # before the children copy the environment
+        os.environ.setdefault("CONSOLE_URL", f"{self.base_url}/#/alerts/runs")  # where a 粤政易 card opens
         self._children = start_workers(resources.queues)
         if self.with_scheduler:
             self._children.append(start_scheduler())
         self._server = Server(port=self.port, processes=self.api_processes).start()
+        if self.seeded and self.demo_feeds:
+            threading.Thread(target=demo.morning, name="demo-morning", daemon=True).start()
         return self
 
     @property

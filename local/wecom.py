@@ -3,6 +3,11 @@
 It answers what the notifier will call — gettoken, media/upload, message/send — with WeCom's error
 codes, and keeps every accepted message and file so a person (GET /_outbox) or a test can see what
 was sent. Members are the user ids in `members`; any other recipient is reported in `invaliduser`.
+
+`fail_next(path, *faults)` makes the next calls of a path fail the ways the real server does: an
+errcode (−1, 45009, 42001, 60020 …) answered instead of the work, "lost" (the work is done — a message
+is delivered — but the answer never comes back in time), or "close" (the connection drops unanswered,
+nothing done). POST /_faults does the same for a person trying the stack by hand.
 """
 from __future__ import annotations
 
@@ -25,8 +30,25 @@ class WeComStandIn:
         self.tokens: dict[str, float] = {}
         self.media: dict[str, dict] = {}
         self.outbox: list[dict] = []
+        self.faults: dict[str, list] = {}
+        self.seen: dict[tuple[str, str], float] = {}  # (member, content) → first sent, for enable_duplicate_check
+        self.duplicates = 0
+        self.lost_seconds = 3.0  # how long a "lost" answer is held: longer than the client waits
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
+
+    def fail_next(self, path: str, *faults) -> None:
+        with self.lock:
+            self.faults.setdefault(path, []).extend(faults)
+
+    def _fault(self, path: str):
+        with self.lock:
+            queue = self.faults.get(path) or []
+            return queue.pop(0) if queue else None
+
+    def sent_to(self, user: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.outbox if user in m["to"]]
 
     # --- the protocol -----------------------------------------------------------------------------
 
@@ -81,8 +103,20 @@ class WeComStandIn:
         invalid = [u for u in users if u not in self.members]
         if len(invalid) == len(users):
             return {"errcode": 81013, "errmsg": "user & party & tag all invalid", "invaliduser": "|".join(invalid)}
-        message = {"at": time.time(), "to": [u for u in users if u in self.members], "msgtype": kind,
-                   "body": body}
+        to = [u for u in users if u in self.members]
+        if body.get("enable_duplicate_check") == 1:  # the same content to the same member within the interval: dropped
+            content = json.dumps({k: v for k, v in body.items() if k not in ("touser", "enable_duplicate_check",
+                                                                          "duplicate_check_interval")}, sort_keys=True)
+            interval = min(int(body.get("duplicate_check_interval") or 1800), 14400)
+            with self.lock:
+                fresh = [u for u in to if self.seen.get((u, content), 0) < time.time() - interval]
+                for u in to:
+                    self.seen.setdefault((u, content), time.time())
+                self.duplicates += len(to) - len(fresh)
+            to = fresh
+            if not to:
+                return {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid)}
+        message = {"at": time.time(), "to": to, "msgtype": kind, "body": body}
         if kind == "file":
             message["filename"] = self.media[body["file"]["media_id"]]["filename"]
         with self.lock:
@@ -106,11 +140,26 @@ class WeComStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _answer(self, path: str, work):
+                """The work's answer, or the fault queued for this path."""
+                fault = stand_in._fault(path)
+                if isinstance(fault, int):
+                    return self._reply({"errcode": fault, "errmsg": "injected"})
+                if fault == "close":
+                    self.close_connection = True
+                    return None
+                answer = work()
+                if fault == "lost":
+                    time.sleep(stand_in.lost_seconds)
+                    self.close_connection = True
+                    return None
+                return self._reply(answer)
+
             def do_GET(self):
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if url.path == "/cgi-bin/gettoken":
-                    return self._reply(stand_in.gettoken(query))
+                    return self._answer(url.path, lambda: stand_in.gettoken(query))
                 if url.path == "/_outbox":
                     with stand_in.lock:
                         items = [{k: v for k, v in m.items() if k != "body"} | {"msgtype": m["msgtype"]}
@@ -127,10 +176,17 @@ class WeComStandIn:
                         body = json.loads(raw or b"{}")
                     except ValueError:
                         return self._reply({"errcode": 47001, "errmsg": "data format error"})
-                    return self._reply(stand_in.send(query, body))
+                    return self._answer(url.path, lambda: stand_in.send(query, body))
                 if url.path == "/cgi-bin/media/upload":
                     filename, data = _multipart_file(self.headers.get("content-type", ""), raw)
-                    return self._reply(stand_in.upload(query, filename, data))
+                    return self._answer(url.path, lambda: stand_in.upload(query, filename, data))
+                if url.path == "/_faults":
+                    try:
+                        body = json.loads(raw or b"{}")
+                        stand_in.fail_next(str(body["path"]), *body["faults"])
+                    except (ValueError, KeyError, TypeError):
+                        return self._reply({"errcode": 47001, "errmsg": "data format error"})
+                    return self._reply({"errcode": 0, "errmsg": "ok"})
                 return self._reply({"errcode": 404, "errmsg": "not found"}, 404)
 
         self.server = ThreadingHTTPServer((host, port), Handler)
@@ -140,6 +196,7 @@ class WeComStandIn:
     def stop(self) -> None:
         if self.server:
             self.server.shutdown()
+            self.server.server_close()  # refuse connections from now on, as a server that is down does
 
 
 def _multipart_file(content_type: str, raw: bytes) -> tuple[str, bytes]:

@@ -17,6 +17,7 @@ WRITERS = ("admin", "bureau", "town")  # register enterprises
 OFFICIALS = ("admin", "bureau", "town", "taskforce")  # read the ledger (专班 reads, never writes)
 HEADS = ("head",)
 READERS = (*OFFICIALS, "head")
+PUSH_READERS = ("admin", "taskforce", "bureau")  # 推送记录: who sends (运维), who receives the summary, who configures
 
 ROUTES: dict[tuple[str, str], object] = {
     ("POST", "/api/auth/login"): PUBLIC,
@@ -70,6 +71,19 @@ ROUTES: dict[tuple[str, str], object] = {
     ("GET", "/api/exports/{export_id}"): SIGNED_IN,
     ("GET", "/api/alerts/settings/{category}"): OFFICIALS,
     ("PUT", "/api/alerts/settings/{category}"): ("admin", "bureau"),  # which bureau: Scope.configures
+    ("GET", "/api/alerts/runs"): OFFICIALS,  # each caller's own parts (Scope.sees_part)
+    ("GET", "/api/alerts/runs/{day}"): OFFICIALS,
+    ("GET", "/api/alerts/runs/{day}/people"): OFFICIALS,
+    ("POST", "/api/alerts/runs/{day}/people/export"): OFFICIALS,
+    ("POST", "/api/alerts/runs/{day}/start"): ADMIN,
+    ("GET", "/api/alerts/pushes"): PUSH_READERS,  # a bureau: its categories' lists (Scope.sees_push)
+    ("POST", "/api/alerts/pushes/{day}/start"): ADMIN,
+    ("POST", "/api/alerts/pushes/{day}/retry"): ADMIN,
+    ("POST", "/api/alerts/pushes/{day}/resolve"): ADMIN,
+    ("GET", "/api/alerts/pushes/{day}/attachment"): PUSH_READERS,
+    ("GET", "/api/alerts/taskforce"): PUSH_READERS,
+    ("PUT", "/api/alerts/taskforce"): ADMIN,
+    ("GET", "/api/dashboard/shortfalls"): HEADS,
     ("GET", "/api/stats/nat"): OFFICIALS,
     ("GET", "/api/stats/nat/people"): OFFICIALS,
     ("GET", "/api/stats/nat/export"): OFFICIALS,

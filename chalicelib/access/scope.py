@@ -94,6 +94,15 @@ class Scope:
         """告警设置 (§2.5): 运维, and the bureau that supervises the category; everyone else reads."""
         return self.role == "admin" or (self.role == "bureau" and category in self.categories)
 
+    def sees_part(self, category: str, town: str) -> bool:
+        """A part of the overnight run (告警记录): the officials who read that category in that town."""
+        return self.role in ("admin", "taskforce", "bureau", "town") and self.reads(
+            category=category, town=town, head_phone="")
+
+    def sees_push(self, category: str | None) -> bool:
+        """A message of the 09:00 push (推送记录): 运维 and 专班 all; a bureau its categories' lists."""
+        return self.district_wide or (self.role == "bureau" and category in self.categories)
+
     def stats_partitions(self, category: str, town: str = "") -> list[tuple[str, str]] | None:
         """The statistics' partitions: one category as the ledger reads it, or every category ("all")
         for 运维 and 专班, who oversee them all; None if the caller may not."""

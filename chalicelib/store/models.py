@@ -19,15 +19,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.config import settings
-
-
-class _LazyTableName(type):
-    """Metaclass of each Meta: `table_name` is the stage's prefix + the table's base name."""
-
-    @property
-    def table_name(cls) -> str:
-        return settings().table_prefix + cls.base_name
+from chalicelib.store.base import LazyTableName as _LazyTableName
+from chalicelib.store.compliance import ComplianceRun, PushItem, ShortfallItem
 
 
 class Account(Model):
@@ -404,4 +397,5 @@ class AlertSetting(Model):
 
 
 ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Throttle, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
-                                       HealthRecord, PersonHealth, FeedFile, AlertSetting)
+                                       HealthRecord, PersonHealth, FeedFile, AlertSetting, ComplianceRun,
+                                       ShortfallItem, PushItem)

@@ -105,3 +105,33 @@ def test_the_vectorized_form_agrees_with_the_per_person_one_on_random_people():
         for i, samples in enumerate(people):
             one = testing.evaluate(rule, samples, RUN, registered_on=registered[i].date())
             assert (bool(vector.compliant[i]), int(vector.required[i])) == (one.compliant, one.required), (rule, i)
+
+
+@pytest.mark.parametrize("utc, day", [
+    ("2026-12-01T18:00:00Z", date(2026, 12, 2)),  # the overnight schedule: 02:00 Asia/Shanghai, the next day
+    ("2026-12-01T15:59:59Z", date(2026, 12, 1)),  # 23:59:59 in Shanghai: still the 1st
+    ("2026-12-01T16:00:00Z", date(2026, 12, 2)),  # 00:00:00 in Shanghai
+    ("2026-12-02T01:00:00Z", date(2026, 12, 2)),  # the 09:00 push
+])
+def test_a_scheduled_events_utc_time_is_its_asia_shanghai_run_day(utc, day):
+    from chalicelib.events import scheduled_day
+
+    assert scheduled_day({"time": utc}) == day
+
+
+def test_sends_to_one_member_are_paced_to_thirty_a_minute():
+    from chalicelib.integrations.wecom import Pacer
+
+    clock = [0.0]
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        clock[0] += seconds
+
+    pacer = Pacer(sleep=sleep, clock=lambda: clock[0])
+    for n in range(31):
+        clock[0] += 0.5
+        pacer.wait_for("zhuanban")
+    pacer.wait_for("other")  # another member is not held back
+    assert len(pauses) == 1 and 44 < pauses[0] < 46  # the 31st waits until the first is a minute old

@@ -18,6 +18,7 @@ from chalicelib.store.models import AlertSetting, Recipient
 from chalicelib.store.values import condition_failed
 
 MAX_RECIPIENTS = 50
+TASKFORCE = "taskforce"  # the item holding 哨点监测专班's recipients of the daily summary (no category has this code)
 USER_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")  # a WeCom / 粤政易 userid
 
 
@@ -93,6 +94,11 @@ def _parse(body: dict) -> tuple[testing.TestingRule, list[Recipient], int]:
     rule = testing.rule(body.get("rule")) if isinstance(body.get("rule"), str) else None
     if rule is None:
         raise ValidationError("请选择检测频次", fields={"rule": "请选择检测频次"})
+    recipients, version = _recipients(body)
+    return rule, recipients, version
+
+
+def _recipients(body: dict, *, towns: bool = True) -> tuple[list[Recipient], int]:
     version = body.get("version", 0)
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ValidationError("版本号不正确，请刷新后重试", fields={"version": "版本号不正确"})
@@ -121,13 +127,51 @@ def _parse(body: dict) -> tuple[testing.TestingRule, list[Recipient], int]:
         if not name or len(name) > 20:
             problem = "不能为空" if not name else "不能超过20个字"
             raise ValidationError(f"{where}的姓名{problem}", fields={f"recipients[{n}].name": problem})
-        town = item.get("town") or ""
+        town = (item.get("town") or "") if towns else ""
         if not isinstance(town, str) or (town and town not in catalog.TOWNS):
             raise ValidationError(f"{where}的限定镇街不正确", fields={f"recipients[{n}].town": "请选择镇街"})
         out.append(Recipient(user_id=user_id, name=name, town=town))
-    return rule, out, version
+    return out, version
 
 
 def _summary(rule: testing.TestingRule, recipients) -> str:
     people = "、".join(f"{r.name}{'（' + r.town + '）' if r.town else ''}" for r in recipients) or "无推送人员"
     return f"{rule.name}；{people}"
+
+
+# --- 哨点监测专班's recipients of the daily summary (§2.6) ------------------------------------------------
+
+def taskforce_get(principal: Principal) -> dict:
+    require(principal, ("admin", "taskforce", "bureau"))
+    return _taskforce_public(principal, load(TASKFORCE))
+
+
+def taskforce_update(principal: Principal, body: dict) -> dict:
+    require(principal, ("admin",))
+    if not isinstance(body, dict):
+        raise ValidationError("请求内容应为对象")
+    recipients, version = _recipients(body, towns=False)
+    current = load(TASKFORCE)
+    if (int(current.version or 0) if current else 0) != version:
+        raise StaleError("专班推送人员已被他人修改，请刷新后重试")
+    before = "、".join(r.name for r in (current.recipients if current else [])) or "无推送人员"
+    setting = current or AlertSetting(TASKFORCE, rule="-")
+    setting.recipients, setting.updated_at = recipients, now()
+    setting.updated_by = principal.display_name or principal.id
+    try:
+        setting.save()
+    except PutError as exc:
+        if condition_failed(exc):
+            raise StaleError("专班推送人员已被他人修改，请刷新后重试")
+        raise
+    audit.record(principal, action="修改专班推送人员",
+                 target=f"{before} → {'、'.join(r.name for r in recipients) or '无推送人员'}", scope="哨点监测专班",
+                 rows=len(recipients))
+    return _taskforce_public(principal, setting)
+
+
+def _taskforce_public(principal: Principal, setting: AlertSetting | None) -> dict:
+    return {"recipients": [{"user_id": r.user_id, "name": r.name, "town": ""} for r in (setting.recipients if setting else [])],
+            "editable": principal.role == "admin", "version": int(setting.version or 0) if setting else 0,
+            "updated_at": iso(setting.updated_at) if setting else None,
+            "updated_by": setting.updated_by if setting else None}

@@ -1,0 +1,94 @@
+"""Routes: /api/alerts (告警记录, 推送记录, 专班推送人员; §2.6) and the head's own list of today's
+non-compliant staff (/api/dashboard/shortfalls)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.common import int_param, json_body, json_response, query_params, route
+from chalicelib.services.compliance import records, settings
+from chalicelib.services.jobs import exports
+from chalicelib.services.registry.staff import MAX_PAGE_SIZE
+
+bp = Blueprint(__name__)
+
+
+def _params() -> dict[str, str]:
+    return {k: v.strip() for k, v in query_params(bp).items()}
+
+
+def _paging(params: dict) -> dict:
+    return {"page": int_param(params, "page", 1, high=100_000),
+            "page_size": int_param(params, "page_size", 20, high=MAX_PAGE_SIZE)}
+
+
+def _body_or_params() -> dict:
+    raw = bp.current_request.raw_body
+    return json_body(bp) if raw else _params()
+
+
+@route(bp, "GET", "/api/alerts/runs")
+def list_runs(principal):
+    return records.runs(principal)
+
+
+@route(bp, "GET", "/api/alerts/runs/{day}")
+def run_detail(principal, day):
+    return records.run_detail(principal, day)
+
+
+@route(bp, "GET", "/api/alerts/runs/{day}/people")
+def run_people(principal, day):
+    params = _params()
+    return records.people(principal, day, category=params.get("category", ""), town=params.get("town", ""),
+                          **_paging(params))
+
+
+@route(bp, "POST", "/api/alerts/runs/{day}/people/export")
+def run_people_export(principal, day):
+    return json_response(exports.public(principal, records.start_people_export(principal, day, _body_or_params())), 202)
+
+
+@route(bp, "POST", "/api/alerts/runs/{day}/start")
+def start_run(principal, day):
+    return json_response(records.start_run(principal, day), 202)
+
+
+@route(bp, "GET", "/api/alerts/pushes")
+def list_pushes(principal):
+    return records.pushes(principal, _params().get("day", ""))
+
+
+@route(bp, "POST", "/api/alerts/pushes/{day}/start")
+def start_push(principal, day):
+    return json_response(records.start_push(principal, day), 202)
+
+
+@route(bp, "POST", "/api/alerts/pushes/{day}/retry")
+def retry_push(principal, day):
+    return records.retry(principal, day, json_body(bp))
+
+
+@route(bp, "POST", "/api/alerts/pushes/{day}/resolve")
+def resolve_push(principal, day):
+    return records.resolve(principal, day, json_body(bp))
+
+
+@route(bp, "GET", "/api/alerts/pushes/{day}/attachment")
+def push_attachment(principal, day):
+    return records.attachment(principal, day, _params())
+
+
+@route(bp, "GET", "/api/alerts/taskforce")
+def get_taskforce(principal):
+    return settings.taskforce_get(principal)
+
+
+@route(bp, "PUT", "/api/alerts/taskforce")
+def put_taskforce(principal):
+    return settings.taskforce_update(principal, json_body(bp))
+
+
+@route(bp, "GET", "/api/dashboard/shortfalls")
+def head_shortfalls(principal):
+    params = _params()
+    return records.head_shortfalls(principal, enterprise_id=params.get("enterprise_id", ""), **_paging(params))
