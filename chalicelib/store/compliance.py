@@ -57,6 +57,7 @@ class ShortfallItem(Model):
     person_key = UnicodeAttribute(range_key=True)
     generation = NumberAttribute(default=1)
     name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)  # masked (138****5678): the list needs no more
     reason = UnicodeAttribute()
     due = UnicodeAttribute()  # YYYY-MM-DD
     last_sampled = NumberAttribute(default=0)  # epoch s, 0 none in 14 days

@@ -160,6 +160,7 @@ def test_the_night_judges_every_partition_once_and_the_push_sends_each_list_once
     assert sorted((p["enterprise"], p["name"]) for p in mine["items"]) == [
         ("南沙安置区项目部", "员工丁"), ("南沙安置区项目部", "员工辛"),
         ("南沙速递", "员工丁"), ("南沙速递", "员工丙"), ("南沙速递", "员工乙")]  # p3 on both enterprises' lists
+    assert {p["phone"] for p in mine["items"]} >= {"137****0003"}  # masked by the server
     other = api.get("/api/dashboard/shortfalls", token=head_login(OTHER_HEAD))[1]
     assert [p["name"] for p in other["items"]] == ["员工己"]
     assert api.get(f"/api/dashboard/shortfalls?enterprise_id={mine['items'][0]['enterprise_id']}",

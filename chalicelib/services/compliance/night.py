@@ -28,6 +28,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib.errors import ValidationError
 from chalicelib.integrations import storage
 from chalicelib.rules.clock import SHANGHAI, local_day, now
+from chalicelib.rules.masking import mask_phone
 from chalicelib.services.compliance import evaluate, lists
 from chalicelib.services.compliance import settings as alert_settings
 from chalicelib.services.feeds import ingest
@@ -187,7 +188,7 @@ def _judge(day: str, generation: int, category: str, town: str) -> tuple[int, li
     with ShortfallItem.batch_write() as batch:
         for row in rows:
             batch.save(ShortfallItem(f"{day}#{row['enterprise_id']}", row["person_key"], generation=generation,
-                                     name=row["name"], reason=row["reason"], due=row["due"],
+                                     name=row["name"], phone=mask_phone(row["phone"]), reason=row["reason"], due=row["due"],
                                      last_sampled=row["last_sampled"], tests=row["tests"], required=row["required"],
                                      expires_at=expires))
     return part.size, rows, rule.code

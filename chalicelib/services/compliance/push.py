@@ -164,6 +164,7 @@ def run_pass(day: str, *, client: wecom.Client | None = None, remaining_ms=None)
     try:
         counts["planned"] = plan(day)
         items = sorted(_items(day), key=lambda i: (i.kind == "summary", i.item))
+        uploads: dict[str, str] = {}  # attachment key → media_id: the recipients of one list share one upload
         try:
             sender = client or wecom.client()
         except wecom.WeComError as exc:
@@ -180,7 +181,7 @@ def run_pass(day: str, *, client: wecom.Client | None = None, remaining_ms=None)
                 request(day, by="定时任务（续）")
                 counts["continued"] = True
                 break
-            outcome = send(item, sender)
+            outcome = send(item, sender, uploads=uploads)
             if outcome in counts:
                 counts[outcome] += 1
     finally:
@@ -188,8 +189,10 @@ def run_pass(day: str, *, client: wecom.Client | None = None, remaining_ms=None)
     return counts
 
 
-def send(item: PushItem, client: wecom.Client) -> str | None:
-    """One item, step by step; returns its end state (None if another sender had it)."""
+def send(item: PushItem, client: wecom.Client, *, uploads: dict[str, str] | None = None) -> str | None:
+    """One item, step by step; returns its end state (None if another sender had it). `uploads`: files
+    this pass already uploaded (a media_id is valid 3 days, a pass lasts minutes)."""
+    uploads = {} if uploads is None else uploads
     if not _claim(item):
         return None
     try:
@@ -198,7 +201,8 @@ def send(item: PushItem, client: wecom.Client) -> str | None:
             item.update(actions=[PushItem.card_sent.set(True), PushItem.inflight.remove()])
         if item.attachment_key and not item.file_sent:
             if not item.media_id or item.media_at is None or now() - item.media_at > MEDIA_VALID:
-                media = client.upload(item.filename, storage.get(item.attachment_key))
+                media = uploads.get(item.attachment_key) or client.upload(item.filename, storage.get(item.attachment_key))
+                uploads[item.attachment_key] = media
                 item.update(actions=[PushItem.media_id.set(media), PushItem.media_at.set(now())])
             _step(item, "file", lambda: client.send(item.user_id, {"msgtype": "file", "file": {"media_id": item.media_id}}))
             item.update(actions=[PushItem.file_sent.set(True), PushItem.inflight.remove()])

@@ -267,5 +267,5 @@ def head_shortfalls(principal: Principal, *, enterprise_id: str, page: int, page
     chosen = rows[(page - 1) * page_size: page * page_size]
     return body | {"total": len(rows), "items": [
         {"enterprise_id": e.enterprise_id, "enterprise": e.name, "staff_id": f"{e.enterprise_id}.{s.person_key}",
-         "name": s.name, "reason": s.reason, "due": s.due, "last_sampled": last_sampled_text(int(s.last_sampled or 0))}
+         "name": s.name, "phone": s.phone or "", "reason": s.reason, "due": s.due, "last_sampled": last_sampled_text(int(s.last_sampled or 0))}
         for e, s in chosen]}

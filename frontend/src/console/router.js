@@ -1,6 +1,6 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 import { api } from './api.js'
-import { session, loadMe, homeFor, STAFF_ROLES } from './auth.js'
+import { session, loadMe, homeFor, STAFF_ROLES, PUSH_ROLES } from './auth.js'
 
 import Login from './views/Login.vue'
 import Layout from './views/Layout.vue'
@@ -12,6 +12,8 @@ import DevSms from './views/DevSms.vue'
 import Staff from './views/Staff.vue'
 import Ledger from './views/Ledger.vue'
 import Feeds from './views/Feeds.vue'
+import AlertRuns from './views/AlertRuns.vue'
+import AlertPushes from './views/AlertPushes.vue'
 // 数据统计 with its charts (ECharts) in a chunk of its own, loaded when first opened
 const NatStats = () => import('./views/NatStats.vue')
 const VaccineStats = () => import('./views/VaccineStats.vue')
@@ -31,6 +33,9 @@ const routes = [
       // 数据统计 (seed §2.4.1), from the ledger's 【核酸数据统计】 / 【疫苗数据统计】; :category may be `all`
       { path: 'stats/nat/:category', component: NatStats, meta: { roles: STAFF_ROLES, title: '核酸数据统计' } },
       { path: 'stats/vaccine/:category', component: VaccineStats, meta: { roles: STAFF_ROLES, title: '疫苗数据统计' } },
+      // 告警记录 / 推送记录 (§2.6): the overnight check's lists and the 09:00 粤政易 push
+      { path: 'alerts/runs', component: AlertRuns, meta: { roles: STAFF_ROLES, title: '告警记录' } },
+      { path: 'alerts/pushes', component: AlertPushes, meta: { roles: PUSH_ROLES, title: '推送记录' } },
       { path: 'feeds', component: Feeds, meta: { roles: ['admin'], title: '数据接入' } },
       { path: 'accounts', component: Accounts, meta: { roles: ['admin'], title: '账号管理' } },
       { path: 'audit', component: Audit, meta: { roles: ['admin'], title: '操作日志' } },

@@ -53,6 +53,20 @@ export function saveBlob(blob, filename) {
   }, 1000)
 }
 
+/**
+ * Let the browser fetch a short-lived file link (an export, a push's attachment): the server answers it with
+ * Content-Disposition: attachment, so the page stays.
+ */
+export function followLink(url) {
+  const a = document.createElement('a')
+  a.href = url
+  a.rel = 'noopener'
+  a.style.display = 'none'
+  document.body.appendChild(a)
+  a.click()
+  setTimeout(() => a.remove(), 1000)
+}
+
 function buildUrl(path, query) {
   if (!query) return path
   const params = new URLSearchParams()
@@ -210,13 +224,7 @@ export function createApi({ tokenKey, personalKeys = [], notify, onUnauthorized 
       }
       onProgress?.(job)
       if (job.status === 'failed' || !job.url) throw new ApiError(0, { message: job.message || '导出失败，请稍后重试' })
-      const a = document.createElement('a')
-      a.href = job.url
-      a.rel = 'noopener'
-      a.style.display = 'none'
-      document.body.appendChild(a)
-      a.click()
-      setTimeout(() => a.remove(), 1000)
+      followLink(job.url)
       return job
     } catch (err) {
       report(err, opts)
