@@ -10,8 +10,9 @@ What it decides, so the push does not have to:
   answer) is `Unknown`: the message may have arrived, so the caller must not blindly send it again.
   A connection that could not be opened is a plain failure: nothing was sent.
 
-Credentials (corpid, secret, agentid) come from the stage's secret (WECOM_SECRET_ID, Secrets Manager)
-or, on the local and test stages only, from WECOM_CORPID / WECOM_SECRET / WECOM_AGENTID.
+Credentials (base URL, corpid, secret, agentid) come from the stage's secret (WECOM_SECRET_ID, Secrets
+Manager) or, on the local and test stages only, from WECOM_BASE_URL / WECOM_CORPID / WECOM_SECRET /
+WECOM_AGENTID.
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit
+
+import boto3
+from botocore.exceptions import ClientError
 
 PER_MEMBER_PER_MINUTE = 30
 TOKEN_CODES = (40014, 42001)  # invalid / expired access token: fetch a new one
@@ -70,15 +74,17 @@ class Credentials:
 
 def credentials() -> Credentials:
     env = os.environ
+    secret_id = env.get("WECOM_SECRET_ID", "")
+    if secret_id:  # the stage's secret: {"base_url", "corpid", "secret", "agentid"} (粤政易's address is not public)
+        try:
+            value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+            return Credentials(value.get("base_url") or env.get("WECOM_BASE_URL", ""), value["corpid"],
+                               value["secret"], int(value["agentid"]))
+        except (ClientError, KeyError, TypeError, ValueError) as exc:
+            raise WeComError(f"无法读取粤政易凭据（{secret_id}），请运维检查密钥配置") from exc
     base = env.get("WECOM_BASE_URL", "")
     if not base:
         raise WeComError("未配置粤政易服务地址（WECOM_BASE_URL），请运维检查部署配置")
-    secret_id = env.get("WECOM_SECRET_ID", "")
-    if secret_id:
-        import boto3  # only where the stage keeps its secret in Secrets Manager
-
-        value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
-        return Credentials(base, value["corpid"], value["secret"], int(value["agentid"]))
     if env.get("STAGE", "local") not in ("local", "test"):
         raise WeComError("未配置粤政易凭据（WECOM_SECRET_ID），请运维检查部署配置")
     return Credentials(base, env.get("WECOM_CORPID", "local-corp"), env.get("WECOM_SECRET", "local-secret"),

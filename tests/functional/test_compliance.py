@@ -255,12 +255,15 @@ def test_a_lost_answer_is_unknown_never_resent_until_a_person_decides(api, login
     assert "核实告警推送" in {e["action"] for e in api.get("/api/audit", token=admin)[1]["items"]}
 
 
-def test_a_sender_that_died_mid_send_leaves_unknown_and_one_that_died_before_sends_again(judged, stand_in):
+def test_a_sender_that_died_mid_send_leaves_unknown_and_one_that_died_before_sends_again(api, login, judged,
+                                                                                         stand_in):
     push.plan(judged)
     stale = now() - timedelta(minutes=10)
     PushItem(judged, "express#youzheng").update(actions=[PushItem.status.set("running"), PushItem.inflight.set("card"),
                                                          PushItem.lease_until.set(stale)])
     PushItem(judged, "express#nanshajie").update(actions=[PushItem.status.set("running"), PushItem.lease_until.set(stale)])
+    shown = {i["item"]: i["status"] for i in api.get(f"/api/alerts/pushes?day={judged}", token=login("admin"))[1]["items"]}
+    assert (shown["express#youzheng"], shown["express#nanshajie"]) == ("unknown", "queued")  # never 发送中 for good
     push.run_pass(judged, client=quick_client()[0])
     state = _state(judged)
     assert state["express#youzheng"][0] == "unknown" and not stand_in.sent_to("youzheng")
@@ -308,3 +311,18 @@ def test_a_run_that_ends_after_nine_sends_a_notice_first_and_its_lists_when_done
     deliver(aws)  # that push
     assert [m["msgtype"] for m in stand_in.sent_to("youzheng")] == ["textcard", "textcard", "file"]
     assert len(stand_in.sent_to("zhuanban")) == 3
+
+
+def test_the_credentials_come_from_the_stages_secret(aws, monkeypatch):
+    import json as _json
+
+    import boto3
+
+    boto3.client("secretsmanager").create_secret(Name="sentinel-test-wecom", SecretString=_json.dumps(
+        {"base_url": "https://gze.example.gov.cn", "corpid": "ww1", "secret": "s3cr3t", "agentid": "1000009"}))
+    monkeypatch.setenv("WECOM_SECRET_ID", "sentinel-test-wecom")
+    monkeypatch.delenv("WECOM_BASE_URL", raising=False)
+    assert wecom.credentials() == wecom.Credentials("https://gze.example.gov.cn", "ww1", "s3cr3t", 1000009)
+    monkeypatch.setenv("WECOM_SECRET_ID", "sentinel-test-missing")
+    with pytest.raises(wecom.WeComError, match="无法读取粤政易凭据"):
+        wecom.credentials()

@@ -163,7 +163,7 @@ def run_pass(day: str, *, client: wecom.Client | None = None, remaining_ms=None)
     counts = {"planned": 0, "sent": 0, "failed": 0, "unknown": 0}
     try:
         counts["planned"] = plan(day)
-        items = sorted(_items(day), key=lambda i: (i.kind == "summary", i.item))
+        items = sorted(items_of(day), key=lambda i: (i.kind == "summary", i.item))
         uploads: dict[str, str] = {}  # attachment key → media_id: the recipients of one list share one upload
         try:
             sender = client or wecom.client()
@@ -174,7 +174,7 @@ def run_pass(day: str, *, client: wecom.Client | None = None, remaining_ms=None)
             counts["failed"] = len(items)
             return counts
         for item in items:
-            _settle(item)
+            settle(item)
             if item.status != "queued":
                 continue
             if remaining_ms is not None and remaining_ms() < STOP_BEFORE_MS:
@@ -256,7 +256,7 @@ def _claim(item: PushItem) -> bool:
                       PushItem.attempts.add(1)], PushItem.status == "queued")
 
 
-def _settle(item: PushItem) -> None:
+def settle(item: PushItem) -> None:
     """A sender that died: with a request on the wire the outcome is unknown; otherwise it may go again."""
     if item.status != "running" or item.lease_until is None or item.lease_until >= now():
         return
@@ -279,7 +279,7 @@ def _finish(item: PushItem, status: str, message: str, *, errcode=None, sent: bo
     item.update(actions=actions)
 
 
-def _items(day: str) -> list[PushItem]:
+def items_of(day: str) -> list[PushItem]:
     return [i for i in PushItem.query(day, consistent_read=True) if i.item != PASS]
 
 

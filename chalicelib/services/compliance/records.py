@@ -160,7 +160,11 @@ def start_run(principal: Principal, day: str) -> dict:
 
 def pushes(principal: Principal, day: str) -> dict:
     require(principal, ("admin", "taskforce", "bureau"))
-    items = [i for i in push._items(_day(day)) if principal.scope.sees_push(i.category)]
+    items = [i for i in push.items_of(_day(day)) if principal.scope.sees_push(i.category)]
+    for item in items:
+        if item.status == "running":  # a sender that died: shown as what it is (结果未知, or 待发送 again)
+            push.settle(item)
+            item.refresh(consistent_read=True)
     counts = {status: 0 for status in push.STATUS_NAMES}
     for item in items:
         counts[item.status] = counts.get(item.status, 0) + 1
