@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_STAMP := .local/.apt-installed
 
-.PHONY: run test bench reset frontend dynamodb-local unit functional e2e clean package
+.PHONY: run test bench reset frontend dynamodb-local unit functional e2e clean package deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -70,9 +70,18 @@ bench: $(STAMP) frontend $(DDB_LOCAL)
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) -m bench.run
 
+# The deployable template of one stage, offline (infra/package.py): build/<stage>-<partition>/sam.json
 package: $(STAMP)
-	SENTINEL_STAGE=$${STAGE:-dev} AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-cn-north-1} \
-		$(VENV)/bin/chalice package --stage $${STAGE:-dev} --merge-template infra/stateful.json build/
+	$(PY) -m infra.package --stage $${STAGE:-dev} --partition $${PARTITION:-aws}
+
+# The real thing, with the AWS CLI and credentials of the target account (docs: README "Deploying"); not run by CI.
+deploy: package
+	aws cloudformation package --template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/sam.json \
+		--s3-bucket $${ARTIFACT_BUCKET:?set ARTIFACT_BUCKET to a bucket for the code} \
+		--output-template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/packaged.json
+	aws cloudformation deploy --template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/packaged.json \
+		--stack-name sentinel-$${STAGE:-dev} --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+		--parameter-overrides Stage=$${STAGE:-dev}
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist local/node_modules build

@@ -13,6 +13,7 @@ from chalice import Chalice, Cron
 from chalicelib.api import accounts, alerts, auth, compliance, edge, enterprises, health, lists, staff, stats
 from chalicelib.events import handle_feed_messages, handle_upload_messages
 from chalicelib.events import scheduled_day
+from chalicelib.runtime import running
 from chalicelib.services.compliance import night, push
 from chalicelib.services.health import matcher
 from chalicelib.workbooks.enterprise_book import XLSX
@@ -33,22 +34,25 @@ FEED_QUEUE = f"sentinel-{os.environ.get('SENTINEL_STAGE', 'dev')}-feeds"
 
 @app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1)
 def on_upload(event):
-    """S3 → SQS: a workbook was uploaded under uploads/."""
-    handle_upload_messages(event, app.log)
+    """S3 → SQS: background work was put under uploads/ (workbooks, exports, roster marks, the night's parts)."""
+    with running("on_upload"):
+        handle_upload_messages(event, app.log)
 
 
 @app.on_sqs_message(queue=FEED_QUEUE, batch_size=1)
 def on_feed(event):
     """S3 → SQS: a provincial feed was dropped under feeds/nat/ or feeds/vaccine/."""
-    handle_feed_messages(event, app.log)
+    with running("on_feed"):
+        handle_feed_messages(event, app.log)
 
 
 @app.schedule(Cron(0, 18, "*", "*", "?", "*"))  # 02:00 Asia/Shanghai (EventBridge cron is UTC)
 def overnight_matcher(event):
     """Rebuild registered people's health state from the kept records, release the unregistered, then
     start the day's compliance run (its parts fan out through the import queue)."""
-    app.log.info("overnight matcher: %s", matcher.reconcile())
-    run = night.start(scheduled_day(event))
+    with running("overnight_matcher"):
+        app.log.info("overnight matcher: %s", matcher.reconcile())
+        run = night.start(scheduled_day(event))
     app.log.info("compliance run %s: generation %s, %s parts", run.day, run.generation, run.parts)
 
 
@@ -57,4 +61,5 @@ def morning_push(event):
     """Send the day's lists and the 专班's summary through 粤政易 (what does not fit continues in the worker)."""
     context = getattr(event, "context", None)
     remaining = context.get_remaining_time_in_millis if context is not None else None
-    app.log.info("push: %s", push.run_pass(scheduled_day(event).isoformat(), remaining_ms=remaining))
+    with running("morning_push"):
+        app.log.info("push: %s", push.run_pass(scheduled_day(event).isoformat(), remaining_ms=remaining))

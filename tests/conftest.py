@@ -195,3 +195,32 @@ def head_login(api, sms):
 def pytest_configure(config):
     config.addinivalue_line("markers", "stack: starts the real local stack (runs once, not per DynamoDB backend)")
     config.addinivalue_line("markers", "once: about the HTTP edge, not the store (runs once, not per DynamoDB backend)")
+
+
+# --- every AWS call of the app, against its function's IAM policy (tests/policy_check.py) ------------------
+
+_RECORDER = None
+
+
+def pytest_sessionstart(session):
+    global _RECORDER
+    from tests.policy_check import Recorder
+
+    _RECORDER = Recorder()
+    _RECORDER.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _RECORDER is None:
+        return
+    _RECORDER.uninstall()
+    from chalicelib.config import settings
+
+    found = _RECORDER.violations(stage=settings().stage, bucket=settings().files_bucket)
+    if os.environ.get("SENTINEL_SHOW_CALLS"):  # what each function called, for writing its policy
+        for (function, action, resource), count in sorted(_RECORDER.calls.items()):
+            print(f"{function:18} {action:34} {resource} ×{count}", file=sys.stderr)
+    if found:
+        print("\nAWS calls that the functions' IAM policies (infra/policies.py) do not allow:\n  "
+              + "\n  ".join(found[:60]), file=sys.stderr)
+        session.exitstatus = 1

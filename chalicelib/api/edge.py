@@ -11,6 +11,8 @@ import json
 
 from chalice import Chalice, Response
 
+from chalicelib.runtime import running
+
 # An API answer is data, never a page: it may not run, embed or be embedded anything.
 API_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -51,7 +53,8 @@ def _translated(response: Response) -> Response:
 def register(app: Chalice) -> None:
     @app.middleware("http")
     def secure_answers(event, get_response):
-        response = _translated(get_response(event))
+        with running("api_handler"):
+            response = _translated(get_response(event))
         for name, value in API_HEADERS.items():
             if name not in response.headers and name.lower() not in {k.lower() for k in response.headers}:
                 response.headers[name] = value

@@ -1,6 +1,7 @@
 """Running many small DynamoDB calls side by side (a feed's batch writes, the overnight rebuilds)."""
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -19,5 +20,7 @@ def in_parallel(tasks: list[Callable[[], object]]) -> list:
     results = []
     with ThreadPoolExecutor(writers) as pool:
         for start in range(0, len(tasks), BATCH):
-            results += [future.result() for future in [pool.submit(task) for task in tasks[start:start + BATCH]]]
+            # each task in a copy of the caller's context: the audit's caller and the running function go along
+            results += [future.result() for future in [pool.submit(contextvars.copy_context().run, task)
+                                                       for task in tasks[start:start + BATCH]]]
     return results

@@ -1,0 +1,134 @@
+"""`make package STAGE=… PARTITION=…`: the deployable CloudFormation template of one stage, offline.
+
+One value names a stage, and everything else derives from it here, checked before anything is written:
+- the template's `Stage` parameter defaults to it;
+- every function's environment: STAGE and TABLE_PREFIX from `Stage`, FILES_BUCKET from the bucket the
+  template creates (`Ref`, never a literal), WECOM_SECRET_ID from `Stage`;
+- the queue subscriptions: the template's own queues (`Fn::GetAtt`), never a name typed in app.py;
+- each function's role: its policy from infra/policies.py, partition-aware (`${AWS::Partition}`).
+`aws-cn` (cn-north-1, cn-northwest-1) has no edge-optimized API Gateway, so the API is REGIONAL there and
+everywhere (one template for both).
+
+    python -m infra.package --stage prod --partition aws-cn --out build/prod-aws-cn
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from infra import policies
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+PARTITIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1"}
+QUEUES = {"imports": "ImportQueue", "feeds": "FeedQueue"}
+FUNCTIONS = {"APIHandler": "api_handler", "OnUpload": "on_upload", "OnFeed": "on_feed",
+             "OvernightMatcher": "overnight_matcher", "MorningPush": "morning_push"}
+
+
+class PackageError(Exception):
+    pass
+
+
+def chalice_package(stage: str, out: Path, *, region: str) -> dict:
+    """Chalice's own package (functions, API, schedules, queue subscriptions) merged with infra/."""
+    if out.exists():
+        shutil.rmtree(out)
+    env = {**os.environ, "SENTINEL_STAGE": stage, "AWS_DEFAULT_REGION": region}
+    chalice = str(Path(sys.executable).with_name("chalice"))
+    done = subprocess.run([chalice, "package", "--stage", stage, "--merge-template", "infra/stateful.json", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise PackageError(f"chalice package failed: {done.stderr or done.stdout}")
+    return json.loads((out / "sam.json").read_text())
+
+
+def finish(template: dict, *, stage: str, partition: str) -> dict:
+    """Derive every stage-dependent value from `Stage`, attach the policies, and check the result."""
+    if not STAGE.match(stage):
+        raise PackageError(f"stage name {stage!r}: 2–16 lowercase letters and digits, starting with a letter")
+    if partition not in PARTITIONS:
+        raise PackageError(f"partition {partition!r}: one of {', '.join(PARTITIONS)}")
+    template["Parameters"]["Stage"]["Default"] = stage
+    resources = template["Resources"]
+    roles = {}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise PackageError(f"function {name} has no policy in infra/policies.py (FUNCTIONS in infra/package.py)")
+        props = resource["Properties"]
+        props.setdefault("Environment", {}).setdefault("Variables", {}).update({
+            "STAGE": {"Ref": "Stage"}, "TABLE_PREFIX": {"Fn::Sub": "sentinel-${Stage}-"},
+            "FILES_BUCKET": {"Ref": "FilesBucket"}, "WECOM_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-wecom"}})
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "SQS":
+                event["Properties"]["Queue"] = {"Fn::GetAtt": [_queue(event["Properties"]["Queue"], stage), "Arn"]}
+        role = props.get("Role", {}).get("Fn::GetAtt", [None])[0]
+        if role:
+            roles[role] = function
+    for role, function in roles.items():
+        document = policies.render(function, stage="${Stage}")
+        resources[role]["Properties"]["Policies"] = [
+            {"PolicyName": f"{function}-policy", "PolicyDocument": {"Fn::Sub": json.dumps(document)}}]
+    check(template, stage=stage)
+    return template
+
+
+def _queue(arn, stage: str) -> str:
+    text = json.dumps(arn)
+    for suffix, logical in QUEUES.items():
+        if f"sentinel-{stage}-{suffix}" in text:
+            return logical
+    raise PackageError(f"a queue subscription names {text}, not a queue of stage {stage}")
+
+
+def check(template: dict, *, stage: str) -> None:
+    """What the findings of issue 13 were: none may come back."""
+    text = json.dumps(template)
+    if "ACCOUNT_ID" in text:
+        raise PackageError("a literal ACCOUNT_ID is in the template: names come from the template (Ref)")
+    for other in re.findall(r"sentinel-([a-z0-9]+)-(?:imports|feeds|files|staff)", text):
+        if other not in (stage,):
+            raise PackageError(f"the template names resources of stage {other}, not {stage}")
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            env = resource["Properties"]["Environment"]["Variables"]
+            if env.get("FILES_BUCKET") != {"Ref": "FilesBucket"}:
+                raise PackageError(f"{name}: FILES_BUCKET must be the template's bucket")
+    for action in policies.ACTIONS:
+        if action not in policies.IAM_ACTIONS:
+            raise PackageError(f"{action} is not an IAM action")
+
+
+def package(stage: str, partition: str, out: Path) -> Path:
+    template = finish(chalice_package(stage, out, region=PARTITIONS[partition]), stage=stage, partition=partition)
+    (out / "sam.json").write_text(json.dumps(template, indent=2, ensure_ascii=False))
+    return out / "sam.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--partition", default="aws", choices=sorted(PARTITIONS))
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    try:
+        path = package(args.stage, args.partition, args.out or ROOT / "build" / f"{args.stage}-{args.partition}")
+    except PackageError as exc:
+        print(f"package: {exc}", file=sys.stderr)
+        return 1
+    size = (path.parent / "deployment.zip").stat().st_size
+    print(f"{path} (deployment.zip {size / 1e6:.1f} MB; Lambda allows 50 MB zipped)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Every Lambda function's IAM policy, from one source: what each function calls, on which named
+resources, rendered for a stage and a partition (`aws`, `aws-cn`).
+
+Least privilege by function: the API reads and writes the tables and files a request touches, never
+scans but the small accounts table (账号管理 lists every account); only the overnight matcher scans staff
+and person-health; only the push reads 粤政易's secret. Resources are named (tables, indexes, the bucket,
+the queues, the secret); the one `*` is SNS Publish to a phone number, which has no ARN.
+
+`render(function, stage, partition, account, region)` gives a policy document; `ACTIONS` lists every IAM
+action used, each one IAM really has (tests/unit/test_policies.py): `s3:CopyObject` is not one — a copy
+is s3:GetObject on the source and s3:PutObject on the target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOGS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable")
+WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+         "dynamodb:ConditionCheckItem")
+FILES_RW = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+QUEUE_CONSUMER = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+
+# every table (infra/stateful.json); "*" below means all of them
+ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "staff", "unique-keys", "import-jobs",
+              "audit", "health-records", "person-health", "feed-files", "alert-settings", "compliance-runs",
+              "compliance-shortfalls", "push-outbox")
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: tuple[str, ...]
+    kind: str  # table | index | bucket | objects | queue | secret | logs | any
+    names: tuple[str, ...] = ()
+
+
+def _tables(actions, *names) -> list[Grant]:
+    names = names or ALL_TABLES
+    return [Grant(actions, "table", names), Grant(tuple(a for a in actions if a == "dynamodb:Query"), "index", names)]
+
+
+FUNCTIONS: dict[str, list[Grant]] = {
+    # HTTP: every route; exports and imports are queued, not built here
+    "api_handler": [
+        *_tables(READ + WRITE),
+        Grant(("dynamodb:Scan",), "table", ("accounts",)),  # 账号管理: the few staff accounts, listed whole
+        Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
+        Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage",
+               "sqs:DeleteMessage"), "queue", ("imports-dlq", "feeds-dlq", "imports", "feeds")),  # 失败队列 and its retry
+        Grant(("sns:Publish",), "any"),  # an SMS code to a phone number: SNS gives it no ARN
+    ],
+    # uploads/: workbook imports, exports, roster rebuilds, the night's parts, push passes
+    "on_upload": [
+        *_tables(READ + WRITE),
+        Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
+        Grant(QUEUE_CONSUMER, "queue", ("imports",)),
+        Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # 运维's 重新运行检查 runs the matcher
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom",)),  # a push pass continued or retried
+    ],
+    "on_feed": [
+        *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff"),
+        Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
+        Grant(QUEUE_CONSUMER, "queue", ("feeds",)),
+    ],
+    "overnight_matcher": [
+        *_tables(READ + WRITE, "staff", "person-health", "health-records", "enterprises", "compliance-runs",
+                 "alert-settings", "feed-files"),
+        Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # the nightly batch, the only scans
+        Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
+    ],
+    "morning_push": [
+        *_tables(READ + WRITE, "compliance-runs", "push-outbox", "alert-settings"),
+        Grant(FILES_RW, "objects"),
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom",)),
+    ],
+}
+
+# The IAM actions of the services used, as the Service Authorization Reference lists them (an API operation
+# is not always an action of the same name: CopyObject, HeadObject, ListObjectsV2, the *Batch SQS calls).
+IAM_ACTIONS = frozenset({
+    *LOGS,
+    *(f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                                "BatchWriteItem", "ConditionCheckItem", "DescribeTable")),
+    "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+    *(f"sqs:{a}" for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility",
+                           "GetQueueUrl", "SendMessage")),
+    "sns:Publish", "secretsmanager:GetSecretValue",
+})
+
+ACTIONS = sorted({a for grants in FUNCTIONS.values() for g in grants for a in g.actions} | set(LOGS))
+
+
+def resources(grant: Grant, *, stage: str, partition: str, account: str, region: str,
+              bucket: str | None = None) -> list[str]:
+    arn = f"arn:{partition}"
+    bucket = bucket or f"sentinel-{stage}-files-{account}"  # infra/stateful.json's FilesBucket
+    if grant.kind == "table":
+        return [f"{arn}:dynamodb:{region}:{account}:table/sentinel-{stage}-{n}" for n in grant.names]
+    if grant.kind == "index":
+        return [f"{arn}:dynamodb:{region}:{account}:table/sentinel-{stage}-{n}/index/*" for n in grant.names]
+    if grant.kind == "bucket":
+        return [f"{arn}:s3:::{bucket}"]
+    if grant.kind == "objects":
+        return [f"{arn}:s3:::{bucket}/*"]
+    if grant.kind == "queue":
+        return [f"{arn}:sqs:{region}:{account}:sentinel-{stage}-{n}" for n in grant.names]
+    if grant.kind == "secret":  # Secrets Manager appends six random characters to a secret's ARN
+        return [f"{arn}:secretsmanager:{region}:{account}:secret:sentinel-{stage}-{n}-??????" for n in grant.names]
+    return ["*"]
+
+
+def render(function: str, *, stage: str, partition: str = "${AWS::Partition}", account: str = "${AWS::AccountId}",
+           region: str = "${AWS::Region}", bucket: str | None = None) -> dict:
+    """The policy document of one function (the defaults leave CloudFormation to fill in the partition)."""
+    statements = [{"Sid": "Logs", "Effect": "Allow", "Action": list(LOGS),
+                   "Resource": f"arn:{partition}:logs:{region}:{account}:*"}]
+    for n, grant in enumerate(FUNCTIONS[function]):
+        if grant.actions:
+            statements.append({"Sid": f"G{n}", "Effect": "Allow", "Action": list(grant.actions),
+                               "Resource": resources(grant, stage=stage, partition=partition, account=account,
+                                                     region=region, bucket=bucket)})
+    return {"Version": "2012-10-17", "Statement": statements}
