@@ -57,6 +57,11 @@ class _Resolver:
         return value
 
 
+# What the local and test stacks do without: alarms and their topic (运维 watches 失败队列 locally), and the
+# 粤政易 secret (the local stage reads the stand-in's address and credentials from its environment).
+AWS_ONLY = frozenset({"AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret"})
+
+
 def provision(stage: str, *, region: str = "us-east-1", account_id: str = "123456789012") -> Provisioned:
     template = load_template()
     resolve = _Resolver(template, {"Stage": stage, "AWS::AccountId": account_id,
@@ -69,6 +74,8 @@ def provision(stage: str, *, region: str = "us-east-1", account_id: str = "12345
     # Queues first (the bucket notifies them and dead-letter queues are redrive targets).
     for logical in sorted(resources, key=lambda lid: _creation_rank(resources[lid])):
         kind = resources[logical]["Type"]
+        if kind in AWS_ONLY:
+            continue
         props = resolve(resources[logical]["Properties"])
         if kind == "AWS::DynamoDB::Table":
             out.tables[logical] = _table(ddb, props)

@@ -78,10 +78,13 @@ def credentials() -> Credentials:
     if secret_id:  # the stage's secret: {"base_url", "corpid", "secret", "agentid"} (粤政易's address is not public)
         try:
             value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
-            return Credentials(value.get("base_url") or env.get("WECOM_BASE_URL", ""), value["corpid"],
-                               value["secret"], int(value["agentid"]))
+            creds = Credentials(value.get("base_url") or env.get("WECOM_BASE_URL", ""), value["corpid"],
+                                value["secret"], int(value["agentid"]))
         except (ClientError, KeyError, TypeError, ValueError) as exc:
             raise WeComError(f"无法读取粤政易凭据（{secret_id}），请运维检查密钥配置") from exc
+        if not (creds.base_url.startswith(("https://", "http://")) and creds.corpid and creds.secret and creds.agentid):
+            raise WeComError(f"粤政易凭据尚未填写完整（{secret_id}：base_url、corpid、secret、agentid），请运维配置后重试")
+        return creds
     base = env.get("WECOM_BASE_URL", "")
     if not base:
         raise WeComError("未配置粤政易服务地址（WECOM_BASE_URL），请运维检查部署配置")

@@ -323,6 +323,11 @@ def test_the_credentials_come_from_the_stages_secret(aws, monkeypatch):
     monkeypatch.setenv("WECOM_SECRET_ID", "sentinel-test-wecom")
     monkeypatch.delenv("WECOM_BASE_URL", raising=False)
     assert wecom.credentials() == wecom.Credentials("https://gze.example.gov.cn", "ww1", "s3cr3t", 1000009)
+    boto3.client("secretsmanager").create_secret(Name="sentinel-test-empty", SecretString=_json.dumps(
+        {"base_url": "", "corpid": "", "secret": "", "agentid": "0"}))  # as the template creates it
+    monkeypatch.setenv("WECOM_SECRET_ID", "sentinel-test-empty")
+    with pytest.raises(wecom.WeComError, match="尚未填写完整"):
+        wecom.credentials()
     monkeypatch.setenv("WECOM_SECRET_ID", "sentinel-test-missing")
     with pytest.raises(wecom.WeComError, match="无法读取粤政易凭据"):
         wecom.credentials()
