@@ -502,5 +502,6 @@ if __name__ == "__main__":
     from bench.run import main as _main  # the imported module: the one whose MEASUREMENTS bench.pages filled
     import bench.stats  # noqa: F401 - the statistics of issue 11 (after bench.pages, which it builds on)
     import bench.compliance  # noqa: F401 - the overnight run and the push of issue 12
+    import bench.costs  # noqa: F401 - request items per operation, for docs/deploy.md
 
     _main()
