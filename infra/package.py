@@ -3,7 +3,8 @@
 One value names a stage, and everything else derives from it here, checked before anything is written:
 - the template's `Stage` parameter defaults to it;
 - every function's environment: STAGE and TABLE_PREFIX from `Stage`, FILES_BUCKET from the bucket the
-  template creates (`Ref`, never a literal), WECOM_SECRET_ID from `Stage`;
+  template creates (`Ref`, never a literal), WECOM_SECRET_ID from `Stage`, APP_SECRET resolved by
+  CloudFormation from the secret the template generates;
 - the queue subscriptions: the template's own queues (`Fn::GetAtt`), never a name typed in app.py;
 - each function's role: its policy from infra/policies.py, partition-aware (`${AWS::Partition}`).
 `aws-cn` (cn-north-1, cn-northwest-1) has no edge-optimized API Gateway, so the API is REGIONAL there and
@@ -67,7 +68,9 @@ def finish(template: dict, *, stage: str, partition: str) -> dict:
         props = resource["Properties"]
         props.setdefault("Environment", {}).setdefault("Variables", {}).update({
             "STAGE": {"Ref": "Stage"}, "TABLE_PREFIX": {"Fn::Sub": "sentinel-${Stage}-"},
-            "FILES_BUCKET": {"Ref": "FilesBucket"}, "WECOM_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-wecom"}})
+            "FILES_BUCKET": {"Ref": "FilesBucket"}, "WECOM_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-wecom"},
+            # resolved by CloudFormation from the secret the template generates: never in the repo or the package
+            "APP_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString}}"}})
         for event in props.get("Events", {}).values():
             if event["Type"] == "SQS":
                 event["Properties"]["Queue"] = {"Fn::GetAtt": [_queue(event["Properties"]["Queue"], stage), "Arn"]}
