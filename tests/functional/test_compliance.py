@@ -209,6 +209,7 @@ def _state(day: str) -> dict:
     return {i.item: (i.status, i.errcode, i.message) for i in PushItem.query(day, consistent_read=True) if i.item != "~pass"}
 
 
+@pytest.mark.once  # the client's errcode handling: the store's part runs in the tests around it
 def test_busy_rate_limits_and_expired_tokens_are_retried_by_errcode(judged, stand_in):
     stand_in.fail_next("/cgi-bin/message/send", -1, 45009, 45033, 42001, 40014)
     client, pauses = quick_client()
@@ -237,6 +238,7 @@ def test_each_failure_is_recorded_per_recipient_and_a_retry_sends_only_what_is_m
     assert _state(judged)["express#nanshajie"][0] == "sent"
 
 
+@pytest.mark.once  # the client's errcode handling: the store's part runs in the tests around it
 def test_a_lost_answer_is_unknown_never_resent_until_a_person_decides(api, login, judged, stand_in):
     stand_in.fail_next("/cgi-bin/message/send", "lost")  # delivered, the answer never comes
     client, _ = quick_client()
@@ -282,6 +284,7 @@ def test_two_triggers_at_once_send_every_message_once(judged, stand_in):
     assert stand_in.duplicates == 0 and {v[0] for v in _state(judged).values()} == {"sent"}
 
 
+@pytest.mark.once  # the client's errcode handling: the store's part runs in the tests around it
 def test_an_unreachable_server_fails_every_item_with_a_reason(judged, stand_in):
     stand_in.stop()
     counts = push.run_pass(judged, client=quick_client()[0])
@@ -313,6 +316,7 @@ def test_a_run_that_ends_after_nine_sends_a_notice_first_and_its_lists_when_done
     assert len(stand_in.sent_to("zhuanban")) == 3
 
 
+@pytest.mark.once  # the client's errcode handling: the store's part runs in the tests around it
 def test_the_credentials_come_from_the_stages_secret(aws, monkeypatch):
     import json as _json
 
