@@ -5,9 +5,9 @@ codes, and keeps every accepted message and file so a person (GET /_outbox) or a
 was sent. Members are the user ids in `members`; any other recipient is reported in `invaliduser`.
 
 `fail_next(path, *faults)` makes the next calls of a path fail the ways the real server does: an
-errcode (−1, 45009, 42001, 60020 …) answered instead of the work, "lost" (the work is done — a message
-is delivered — but the answer never comes back in time), or "close" (the connection drops unanswered,
-nothing done). POST /_faults does the same for a person trying the stack by hand.
+errcode (−1, 45009, 42001, 60020 …) answered instead of the work, "invalid" (errcode 0 with the recipient
+in `invaliduser`), "lost" (the work is done — a message is delivered — but the answer never comes back in
+time), or "close" (the connection drops unanswered, nothing done). POST /_faults does the same for a person trying the stack by hand.
 """
 from __future__ import annotations
 
@@ -148,6 +148,8 @@ class WeComStandIn:
                 if fault == "close":
                     self.close_connection = True
                     return None
+                if fault == "invalid":  # accepted, but the recipient named in invaliduser (errcode 0)
+                    return self._reply({"errcode": 0, "errmsg": "ok", "invaliduser": getattr(self, "recipients", "")})
                 answer = work()
                 if fault == "lost":
                     time.sleep(stand_in.lost_seconds)
@@ -176,6 +178,7 @@ class WeComStandIn:
                         body = json.loads(raw or b"{}")
                     except ValueError:
                         return self._reply({"errcode": 47001, "errmsg": "data format error"})
+                    self.recipients = str(body.get("touser", ""))
                     return self._answer(url.path, lambda: stand_in.send(query, body))
                 if url.path == "/cgi-bin/media/upload":
                     filename, data = _multipart_file(self.headers.get("content-type", ""), raw)

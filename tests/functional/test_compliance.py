@@ -223,12 +223,17 @@ def test_each_failure_is_recorded_per_recipient_and_a_retry_sends_only_what_is_m
     stand_in.members.discard("zhujian")  # left 粤政易: 81013
     client, _ = quick_client()
     stand_in.fail_next("/cgi-bin/media/upload", 60020)  # the first upload: nanshajie's file (items go in key order)
+    stand_in.fail_next("/cgi-bin/message/send", None, None, "invalid")  # zhujian's card (81013), nanshajie's, then youzheng's
     counts = push.run_pass(judged, client=client)
+    state = _state(judged)
+    assert state["express#youzheng"][:2] == ("failed", 81013)  # errcode 0, but named in invaliduser
+    push.reopen(PushItem.get(judged, "express#youzheng"), by="test", allowed=("failed",), message="重试")
+    push.run_pass(judged, client=client)
     state = _state(judged)
     assert state["construction#zhujian"][:2] == ("failed", 81013) and "81013" in state["construction#zhujian"][2]
     assert state["express#nanshajie"][:2] == ("failed", 60020) and "可信IP" in state["express#nanshajie"][2]
     assert "消息已送达，附件未发出" in state["express#nanshajie"][2]
-    assert counts["failed"] == 2 and state["express#youzheng"][0] == "sent"
+    assert counts["failed"] == 3 and state["express#youzheng"][0] == "sent"  # once retried
     admin = login("admin")
     status, body = api.post(f"/api/alerts/pushes/{judged}/retry", token=admin, body={"item": "express#nanshajie"})
     assert status == 200 and body["status"] == "queued"
