@@ -297,7 +297,7 @@ def test_an_unreachable_server_fails_every_item_with_a_reason(judged, stand_in):
     assert counts["failed"] == 4 and all(v[0] == "failed" and "无法连接粤政易" in v[2] for v in state.values()), state
 
 
-def test_the_consoles_buttons_run_the_push_through_the_worker(api, aws, login, judged, stand_in):
+def test_the_consoles_buttons_run_the_push_through_the_worker(api, aws, login, judged, stand_in, monkeypatch):
     """立即推送 answers at once; the pass runs from its mark in the import worker, for that day."""
     admin = login("admin")
     status, body = api.post(f"/api/alerts/pushes/{judged}/start", token=admin, body={})
@@ -306,6 +306,9 @@ def test_the_consoles_buttons_run_the_push_through_the_worker(api, aws, login, j
     assert sorted(len(stand_in.sent_to(u)) for u in MEMBERS) == [2, 2, 2, 2]
     assert {i["kind"] for i in api.get(f"/api/alerts/pushes?day={judged}", token=admin)[1]["items"]} == {"list", "summary"}
     assert api.post(f"/api/alerts/pushes/{judged}/start", token=login("zhuanban"), body={})[0] == 403
+    written = []
+    monkeypatch.setattr(push.storage, "put", lambda key, *a, **kw: written.append(key))
+    assert push.plan(judged) == 0 and written == []  # a planned day builds no workbook again
 
 
 def test_a_run_that_ends_after_nine_sends_a_notice_first_and_its_lists_when_done(aws, district, stand_in):

@@ -11,7 +11,6 @@ from chalicelib.integrations import storage
 from chalicelib.rules import catalog
 from chalicelib.services.compliance.evaluate import PartResult, last_sampled_text
 from chalicelib.store.models import Enterprise, Staff
-from chalicelib.workbooks.enterprise_book import XLSX  # noqa: F401 - the lists' content type
 from chalicelib.workbooks.writer import write_table
 
 LIST_HEADERS = ("企业名称", "姓名", "手机号码", "负责人姓名", "负责人电话", "最近一次核酸检测时间", "所属镇街",

@@ -94,7 +94,7 @@ def start(day: date, *, by: str = SCHEDULED, force: bool = False) -> ComplianceR
     stale, until = _stale(day)
     run = ComplianceRun(text, HEADER, generation=generation, status="running", parts=len(partitions), stale=stale,
                         data_until=until, started_at=current, started_by=by, people=0, shortfalls=0, attempts=1,
-                        message=_stale_text(until) if stale else f"正在检查 {len(partitions)} 个分区",
+                        message=stale_text(until) if stale else f"正在检查 {len(partitions)} 个分区",
                         expires_at=current + KEEP)
     condition = (ComplianceRun.generation == existing.generation) if existing else ComplianceRun.day.does_not_exist()
     try:
@@ -125,7 +125,7 @@ def _stale(day: date) -> tuple[bool, str | None]:
     return datetime.fromisoformat(until).astimezone(SHANGHAI).date() < day - timedelta(days=1), until
 
 
-def _stale_text(until: str | None) -> str:
+def stale_text(until: str | None) -> str:
     when = datetime.fromisoformat(until).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if until else "无数据"
     return f"核酸检测数据未按时更新（最新数据截至 {when}），名单暂缓推送"
 
@@ -211,7 +211,7 @@ def _complete(day: str, generation: int) -> None:
             f"{p.category}/{p.town}：{p.message}" for p in failed[:3])
     else:
         status = "done"
-        message = (_stale_text(run.data_until) if run.stale else "") or f"共 {people} 人，未按规定检测 {short} 人"
+        message = (stale_text(run.data_until) if run.stale else "") or f"共 {people} 人，未按规定检测 {short} 人"
     try:
         run.update(actions=[ComplianceRun.status.set(status), ComplianceRun.message.set(message),
                             ComplianceRun.people.set(people), ComplianceRun.shortfalls.set(short),
@@ -228,5 +228,4 @@ def _complete(day: str, generation: int) -> None:
 
 def request_push(day: str, *, by: str) -> None:
     """A push pass for the day, run by the worker: 运维's 立即推送 and 重试, and a run that completes late."""
-    storage.put(f"{PUSH_MARKS}{day}/{uuid.uuid4().hex}.json", json.dumps({"day": day, "by": by}).encode(),
-                content_type="application/json")
+    _mark(f"push/{day}/{uuid.uuid4().hex}.json", {"day": day, "by": by})

@@ -32,6 +32,7 @@ from chalicelib.services.compliance import settings as alert_settings
 from chalicelib.store.compliance import HEADER, ComplianceRun, PushItem
 from chalicelib.store.models import AlertSetting
 from chalicelib.store.values import condition_failed
+from chalicelib.workbooks.enterprise_book import XLSX
 
 log = logging.getLogger(__name__)
 MARKS = night.PUSH_MARKS
@@ -60,18 +61,27 @@ def plan(day: str) -> int:
              if p.part != HEADER and p.generation == run.generation] if ready else []
     configured = {s.category: s for s in AlertSetting.batch_get(
         [c.code for c in catalog.CATEGORIES] + [alert_settings.TASKFORCE])}
+    planned = {i.item for i in items_of(day)}  # never built again: a retry or a second trigger plans nothing
     wanted: list[PushItem] = []
     books: dict[tuple[str, str], tuple[str, int]] = {}
     for category in catalog.CATEGORIES:
         setting = configured.get(category.code)
         for recipient in (setting.recipients if setting else []):
-            if ready:
-                wanted.append(_list_item(day, category, recipient, parts, books, configured))
-            else:
-                wanted.append(_notice(day, category.code, category.name, recipient, run))
-    lines = _summary_lines(parts, configured) if ready else []
-    for recipient in (configured[alert_settings.TASKFORCE].recipients if alert_settings.TASKFORCE in configured else []):
-        wanted.append(_summary_item(day, recipient, lines) if ready else _notice(day, None, "哨点监测专班", recipient, run))
+            key = f"{category.code}#{recipient.user_id}" if ready else f"held#{category.code}#{recipient.user_id}"
+            if key in planned:
+                continue
+            wanted.append(_list_item(day, category, recipient, parts, books, configured) if ready
+                          else _notice(day, category.code, category.name, recipient, run))
+    taskforce = configured[alert_settings.TASKFORCE].recipients if alert_settings.TASKFORCE in configured else []
+    summary = None
+    for recipient in taskforce:
+        if (f"summary#{recipient.user_id}" if ready else f"held#summary#{recipient.user_id}") in planned:
+            continue
+        if not ready:
+            wanted.append(_notice(day, None, "哨点监测专班", recipient, run))
+            continue
+        summary = summary or _summary_book(day, _summary_lines(parts, configured))
+        wanted.append(_summary_item(day, recipient, *summary))
     added = 0
     for item in wanted:
         try:
@@ -100,7 +110,7 @@ def _list_item(day, category, recipient, parts, books, configured) -> PushItem:
         if (category.code, town) not in books:
             rows = [r for p in sorted(chosen, key=lambda p: p.town) for r in lists.load_rows(p.result_key)]
             key = f"push/{day}/{category.code}/{town or 'all'}.xlsx"
-            storage.put(key, lists.list_book(category.code, day, town, rows), content_type=lists.XLSX)
+            storage.put(key, lists.list_book(category.code, day, town, rows), content_type=XLSX)
             books[(category.code, town)] = (key, len(rows))
         key, short = books[(category.code, town)]
         filename = lists.list_filename(category.code, day, town)
@@ -123,19 +133,23 @@ def _summary_lines(parts, configured) -> list[dict]:
     return lines
 
 
-def _summary_item(day: str, recipient, lines: list[dict]) -> PushItem:
+def _summary_book(day: str, lines: list[dict]) -> tuple[str, int, int]:
+    """The 专班's workbook, once per plan: (its key, people, non-compliant)."""
     key = f"push/{day}/summary.xlsx"
-    storage.put(key, lists.summary_book(day, lines), content_type=lists.XLSX)
-    people, short = sum(x["people"] for x in lines), sum(x["shortfalls"] for x in lines)
+    storage.put(key, lists.summary_book(day, lines), content_type=XLSX)
+    return key, sum(x["people"] for x in lines), sum(x["shortfalls"] for x in lines)
+
+
+def _summary_item(day: str, recipient, key: str, people: int, short: int) -> PushItem:
     return _base(day, f"summary#{recipient.user_id}", "summary", recipient, title="哨点人员核酸检测统计",
-                 description=f"{day} 凌晨检查：{len(lines)} 类哨点人员共 {people} 人，未按规定检测 {short} 人，"
+                 description=f"{day} 凌晨检查：{len(catalog.CATEGORIES)} 类哨点人员共 {people} 人，未按规定检测 {short} 人，"
                              f"各类别明细见随后发送的附件。", rows=short, attachment_key=key,
                  filename=lists.summary_filename(day))
 
 
 def _notice(day: str, category: str | None, label: str, recipient, run: ComplianceRun | None) -> PushItem:
     if run is not None and run.status == "done" and run.stale:
-        why = night._stale_text(run.data_until).replace("，名单暂缓推送", "")
+        why = night.stale_text(run.data_until).replace("，名单暂缓推送", "")
     elif run is None:
         why = "今日凌晨检查未运行"
     else:
