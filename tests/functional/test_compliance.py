@@ -170,8 +170,13 @@ def test_the_night_judges_every_partition_once_and_the_push_sends_each_list_once
     assert {"修改专班推送人员", "下载推送附件"} <= events
 
 
-def test_running_a_day_again_gives_the_same_run_and_old_marks_do_nothing(api, aws, login, district):
+def test_running_a_day_again_gives_the_same_run_and_old_marks_do_nothing(api, aws, login, district, monkeypatch):
     first = night_run(aws, district)
+    reads, get = [], push.storage.get
+    monkeypatch.setattr(push.storage, "get", lambda key, **kw: reads.append(key) or get(key, **kw))
+    listed = lambda: [p["name"] for p in api.get(  # noqa: E731
+        f"/api/alerts/runs/{district}/people?category=express&town=南沙街&page_size=2", token=login("admin"))[1]["items"]]
+    assert listed() == listed() and len(reads) == 1  # paging reads the part's rows once
     before = {p.part: (p.people, p.shortfalls) for p in ComplianceRun.query(district.isoformat())}
     status, body = api.post(f"/api/alerts/runs/{district}/start", token=login("admin"), body={})
     assert status == 202 and body["status"] == "queued"
@@ -180,6 +185,7 @@ def test_running_a_day_again_gives_the_same_run_and_old_marks_do_nothing(api, aw
     again = night.header(district.isoformat())
     assert (again.status, again.generation) == ("done", first.generation + 1)
     assert {p.part: (p.people, p.shortfalls) for p in ComplianceRun.query(district.isoformat())} == before
+    assert listed() == ["员工丁", "员工丙"] and len(reads) == 2  # the re-run's rows, not the cached ones
     assert night.handle_part(district.isoformat(), first.generation, "express", "南沙街").endswith("superseded")
     future = api.post(f"/api/alerts/runs/{district + timedelta(days=1)}/start", token=login("admin"), body={})
     assert future[0] == 400 and "14" in future[1]["message"]

@@ -6,6 +6,7 @@ drill-down and the downloads all read those rows, so every list of a day says th
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from chalicelib.integrations import storage
 from chalicelib.rules import catalog
@@ -50,8 +51,15 @@ def save_rows(day: str, category: str, town: str, rows: list[dict]) -> str:
     return key
 
 
-def load_rows(key: str | None) -> list[dict]:
-    return json.loads(storage.get(key)) if key else []
+def load_rows(key: str | None, version: str = "") -> list[dict]:
+    """A part's rows. Paging through 告警记录's lists reads the same files again and again: a warm
+    function keeps the last few, keyed with when the part finished (a re-run rewrites the same key)."""
+    return list(_rows(key, version)) if key else []
+
+
+@lru_cache(maxsize=16)
+def _rows(key: str, version: str) -> tuple[dict, ...]:
+    return tuple(json.loads(storage.get(key)))
 
 
 def list_book(category: str, day: str, town: str, rows: list[dict]) -> bytes:
