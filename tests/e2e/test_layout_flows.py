@@ -234,8 +234,12 @@ def test_ledger_staff_and_home_fit_their_screens(system, browser, shot):
     }""")
     assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in doses), doses
     _assert_names_on_one_line(page, "[data-test=staff-table]")
-    first = page.locator("[data-test=staff-table] .el-table__body-wrapper tbody tr").first
-    edit, delete = (first.get_by_role("button", name=n).bounding_box() for n in ("编辑", "删除"))
+    # both buttons measured at one instant: the 今日未按规定检测 panel above may still be opening and move the table
+    edit, delete = page.evaluate("""() => {
+      const row = document.querySelector('[data-test=staff-table] .el-table__body-wrapper tbody tr')
+      const button = (text) => [...row.querySelectorAll('button')].find((b) => b.innerText.trim() === text)
+      return ['编辑', '删除'].map((t) => { const r = button(t).getBoundingClientRect(); return { x: r.x, y: r.y } })
+    }""")
     assert abs(edit["y"] - delete["y"]) < 2, (edit, delete)  # 编辑 and 删除 side by side, not stacked
     page.mouse.move(0, 0)  # no overflow tooltip in the picture
     _quiet(page)
