@@ -51,10 +51,14 @@ def save_rows(day: str, category: str, town: str, rows: list[dict]) -> str:
     return key
 
 
-def load_rows(key: str | None, version: str = "") -> list[dict]:
-    """A part's rows. Paging through 告警记录's lists reads the same files again and again: a warm
-    function keeps the last few, keyed with when the part finished (a re-run rewrites the same key)."""
-    return list(_rows(key, version)) if key else []
+def part_rows(part) -> list[dict]:
+    """A finished part's rows. Paging through 告警记录's lists reads the same files again and again: a
+    warm function keeps the last few, keyed with the part's generation and the instant (to the
+    microsecond) it finished — a re-run rewrites the same S3 key, so the key alone would serve old rows."""
+    if not part.result_key:
+        return []
+    version = f"{int(part.generation or 0)}@{part.finished_at.isoformat() if part.finished_at else ''}"
+    return list(_rows(part.result_key, version))
 
 
 @lru_cache(maxsize=16)

@@ -26,7 +26,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.integrations import storage, wecom
 from chalicelib.rules import catalog
-from chalicelib.rules.clock import iso, now
+from chalicelib.rules.clock import now
 from chalicelib.services.compliance import lists, night
 from chalicelib.services.compliance import settings as alert_settings
 from chalicelib.store.compliance import HEADER, ComplianceRun, PushItem
@@ -108,7 +108,7 @@ def _list_item(day, category, recipient, parts, books, configured) -> PushItem:
     key, filename = None, None
     if short:
         if (category.code, town) not in books:
-            rows = [r for p in sorted(chosen, key=lambda p: p.town) for r in lists.load_rows(p.result_key, iso(p.finished_at) or "")]
+            rows = [r for p in sorted(chosen, key=lambda p: p.town) for r in lists.part_rows(p)]
             key = f"push/{day}/{category.code}/{town or 'all'}.xlsx"
             storage.put(key, lists.list_book(category.code, day, town, rows), content_type=XLSX)
             books[(category.code, town)] = (key, len(rows))

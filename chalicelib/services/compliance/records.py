@@ -115,7 +115,7 @@ def _selected(principal: Principal, day: str, category: str, town: str) -> list[
 
 def _rows(parts: list[ComplianceRun]) -> list[dict]:
     ordered = sorted(parts, key=lambda p: catalog.TOWNS.index(p.town) if p.town in catalog.TOWNS else 99)
-    return [row for p in ordered if p.status == "done" for row in lists.load_rows(p.result_key, iso(p.finished_at) or "")]
+    return [row for p in ordered if p.status == "done" for row in lists.part_rows(p)]
 
 
 def people(principal: Principal, day: str, *, category: str, town: str, page: int, page_size: int) -> dict:
