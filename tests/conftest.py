@@ -49,6 +49,7 @@ def aws(dynamodb_local):
 
     from chalicelib.integrations import storage
     from infra.provision import provision
+    from tests import iam_moto
 
     with mock_aws():
         storage.reset_client()
@@ -57,7 +58,13 @@ def aws(dynamodb_local):
             for name in ddb.list_tables()["TableNames"]:
                 ddb.delete_table(TableName=name)
         resources = provision("local")
-        yield resources
+        if iam_moto.enabled():  # moto authorizes every call as the function making it (tests/iam_moto.py)
+            from chalicelib.config import settings
+
+            with iam_moto.enforced(stage=settings().stage, bucket=settings().files_bucket):
+                yield resources
+        else:
+            yield resources
         storage.reset_client()
 
 

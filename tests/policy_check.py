@@ -11,6 +11,8 @@ from __future__ import annotations
 import fnmatch
 import threading
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 from chalicelib.runtime import FUNCTION
@@ -21,6 +23,19 @@ _S3 = {"HeadObject": "GetObject", "GetObject": "GetObject", "PutObject": "PutObj
        "ListObjectsV2": "ListBucket", "ListObjects": "ListBucket", "HeadBucket": "ListBucket"}
 _SQS_BATCH = {"DeleteMessageBatch": "DeleteMessage", "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
               "SendMessageBatch": "SendMessage"}
+
+
+# Calls a test makes on purpose against a policy (tests/functional/test_iam_enforced.py), not the app's.
+_UNRECORDED: ContextVar[bool] = ContextVar("unrecorded", default=False)
+
+
+@contextmanager
+def unrecorded():
+    token = _UNRECORDED.set(True)
+    try:
+        yield
+    finally:
+        _UNRECORDED.reset(token)
 
 
 def _table(name: str, index: str | None = None) -> str:
@@ -88,7 +103,7 @@ class Recorder:
 
         def recorded(client, operation, params):
             function = FUNCTION.get()
-            if function:
+            if function and not _UNRECORDED.get():
                 for action, resource in needs(client.meta.service_model.service_name, operation, params):
                     with recorder.lock:
                         recorder.calls[(function, action, resource)] += 1
