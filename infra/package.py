@@ -3,8 +3,8 @@
 One value names a stage, and everything else derives from it here, checked before anything is written:
 - the template's `Stage` parameter defaults to it;
 - every function's environment: STAGE and TABLE_PREFIX from `Stage`, FILES_BUCKET from the bucket the
-  template creates (`Ref`, never a literal), WECOM_SECRET_ID from `Stage`, APP_SECRET resolved by
-  CloudFormation from the secret the template generates;
+  template creates (`Ref`, never a literal), WECOM_SECRET_ID and SMS_SECRET_ID from `Stage`, APP_SECRET
+  resolved by CloudFormation from the secret the template generates;
 - the queue subscriptions: the template's own queues (`Fn::GetAtt`), never a name typed in app.py;
 - each function's role: its policy from infra/policies.py, partition-aware (`${AWS::Partition}`).
 `aws-cn` (cn-north-1, cn-northwest-1) has no edge-optimized API Gateway, so the API is REGIONAL there and
@@ -37,14 +37,41 @@ class PackageError(Exception):
     pass
 
 
+# The templates of infra/, each one concern: the data (tables, bucket, queues, secrets, key), the console's
+# hosting, the notifier's optional fixed egress. Merged into one, then with what Chalice writes.
+FRAGMENTS = ("stateful.json", "hosting.json", "network.json")
+SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs")
+
+
+def merge_fragments(names=FRAGMENTS) -> dict:
+    """One template of infra/'s fragments: a name two of them declare must be declared the same."""
+    merged: dict = {"AWSTemplateFormatVersion": "2010-09-09"}
+    for name in names:
+        path = ROOT / "infra" / name
+        if not path.exists():
+            continue
+        fragment = json.loads(path.read_text(encoding="utf-8"))
+        for section in SECTIONS:
+            into = merged.setdefault(section, {})
+            for key, value in fragment.get(section, {}).items():
+                if key in into and into[key] != value:
+                    raise PackageError(f"{section} {key} is declared differently in infra/{name}")
+                into[key] = value
+    return merged
+
+
 def chalice_package(stage: str, out: Path, *, region: str) -> dict:
     """Chalice's own package (functions, API, schedules, queue subscriptions) merged with infra/."""
     if out.exists():
         shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    infra = out.parent / f"{out.name}-infra.json"
+    infra.write_text(json.dumps(merge_fragments(), ensure_ascii=False), encoding="utf-8")
     env = {**os.environ, "SENTINEL_STAGE": stage, "AWS_DEFAULT_REGION": region}
     chalice = str(Path(sys.executable).with_name("chalice"))
-    done = subprocess.run([chalice, "package", "--stage", stage, "--merge-template", "infra/stateful.json", str(out)],
+    done = subprocess.run([chalice, "package", "--stage", stage, "--merge-template", str(infra), str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True)
+    infra.unlink()
     if done.returncode:
         raise PackageError(f"chalice package failed: {done.stderr or done.stdout}")
     return json.loads((out / "sam.json").read_text())
@@ -69,6 +96,7 @@ def finish(template: dict, *, stage: str, partition: str) -> dict:
         props.setdefault("Environment", {}).setdefault("Variables", {}).update({
             "STAGE": {"Ref": "Stage"}, "TABLE_PREFIX": {"Fn::Sub": "sentinel-${Stage}-"},
             "FILES_BUCKET": {"Ref": "FilesBucket"}, "WECOM_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-wecom"},
+            "SMS_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-sms"},
             # resolved by CloudFormation from the secret the template generates: never in the repo or the package
             "APP_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString}}"}})
         for event in props.get("Events", {}).values():

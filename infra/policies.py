@@ -4,7 +4,8 @@ resources, rendered for a stage and a partition (`aws`, `aws-cn`).
 Least privilege by function: the API reads and writes the tables and files a request touches, never
 scans but the small accounts table (账号管理 lists every account); only the overnight matcher scans staff
 and person-health; only the push reads 粤政易's secret. Resources are named (tables, indexes, the bucket,
-the queues, the secret); the one `*` is SNS Publish to a phone number, which has no ARN.
+the queues, the secret, the stage's KMS key); the one `*` is SNS Publish to a phone number, which has
+no ARN.
 
 `render(function, stage, partition, account, region)` gives a policy document; `ACTIONS` lists every IAM
 action used, each one IAM really has (tests/unit/test_policies.py): `s3:CopyObject` is not one — a copy
@@ -30,8 +31,14 @@ ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
-    kind: str  # table | index | bucket | objects | queue | secret | logs | any
+    kind: str  # table | index | bucket | objects | queue | secret | key | any
     names: tuple[str, ...] = ()
+
+
+# The stage's KMS key (infra/stateful.json DataKey): S3 and SQS use it with the caller's permissions —
+# GenerateDataKey to write an object or send a message, Decrypt to read one (a presigned GET too, as it is
+# signed by the function's role) — and Secrets Manager to decrypt a secret. DynamoDB uses its own grant.
+DATA_KEY = Grant(("kms:Decrypt", "kms:GenerateDataKey"), "key")
 
 
 def _tables(actions, *names) -> list[Grant]:
@@ -43,15 +50,18 @@ FUNCTIONS: dict[str, list[Grant]] = {
     # HTTP: every route; exports and imports are queued, not built here
     "api_handler": [
         *_tables(READ + WRITE),
+        DATA_KEY,
         Grant(("dynamodb:Scan",), "table", ("accounts",)),  # 账号管理: the few staff accounts, listed whole
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage",
                "sqs:DeleteMessage"), "queue", ("imports-dlq", "feeds-dlq", "imports", "feeds")),  # 失败队列 and its retry
         Grant(("sns:Publish",), "any"),  # an SMS code to a phone number: SNS gives it no ARN
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("sms",)),  # which SMS provider, its keys
     ],
     # uploads/: workbook imports, exports, roster rebuilds, the night's parts, push passes
     "on_upload": [
         *_tables(READ + WRITE),
+        DATA_KEY,
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("imports",)),
         Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # 运维's 重新运行检查 runs the matcher
@@ -59,17 +69,20 @@ FUNCTIONS: dict[str, list[Grant]] = {
     ],
     "on_feed": [
         *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff"),
+        DATA_KEY,
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("feeds",)),
     ],
     "overnight_matcher": [
         *_tables(READ + WRITE, "staff", "person-health", "health-records", "enterprises", "compliance-runs",
                  "alert-settings", "feed-files"),
+        DATA_KEY,
         Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # the nightly batch, the only scans
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
     ],
     "morning_push": [
         *_tables(READ + WRITE, "compliance-runs", "push-outbox", "alert-settings"),
+        DATA_KEY,
         Grant(FILES_RW, "objects"),
         Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom",)),
     ],
@@ -84,14 +97,14 @@ IAM_ACTIONS = frozenset({
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
     *(f"sqs:{a}" for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility",
                            "GetQueueUrl", "SendMessage")),
-    "sns:Publish", "secretsmanager:GetSecretValue",
+    "sns:Publish", "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey",
 })
 
 ACTIONS = sorted({a for grants in FUNCTIONS.values() for g in grants for a in g.actions} | set(LOGS))
 
 
 def resources(grant: Grant, *, stage: str, partition: str, account: str, region: str,
-              bucket: str | None = None) -> list[str]:
+              bucket: str | None = None, key: str = "${DataKey.Arn}") -> list[str]:
     arn = f"arn:{partition}"
     bucket = bucket or f"sentinel-{stage}-files-{account}"  # infra/stateful.json's FilesBucket
     if grant.kind == "table":
@@ -104,13 +117,15 @@ def resources(grant: Grant, *, stage: str, partition: str, account: str, region:
         return [f"{arn}:s3:::{bucket}/*"]
     if grant.kind == "queue":
         return [f"{arn}:sqs:{region}:{account}:sentinel-{stage}-{n}" for n in grant.names]
+    if grant.kind == "key":  # its id is random: the template's own (Fn::Sub), or the one a caller names
+        return [key]
     if grant.kind == "secret":  # Secrets Manager appends six random characters to a secret's ARN
         return [f"{arn}:secretsmanager:{region}:{account}:secret:sentinel-{stage}-{n}-??????" for n in grant.names]
     return ["*"]
 
 
 def render(function: str, *, stage: str, partition: str = "${AWS::Partition}", account: str = "${AWS::AccountId}",
-           region: str = "${AWS::Region}", bucket: str | None = None) -> dict:
+           region: str = "${AWS::Region}", bucket: str | None = None, key: str = "${DataKey.Arn}") -> dict:
     """The policy document of one function (the defaults leave CloudFormation to fill in the partition)."""
     statements = [{"Sid": "Logs", "Effect": "Allow", "Action": list(LOGS),
                    "Resource": f"arn:{partition}:logs:{region}:{account}:*"}]
@@ -118,5 +133,5 @@ def render(function: str, *, stage: str, partition: str = "${AWS::Partition}", a
         if grant.actions:
             statements.append({"Sid": f"G{n}", "Effect": "Allow", "Action": list(grant.actions),
                                "Resource": resources(grant, stage=stage, partition=partition, account=account,
-                                                     region=region, bucket=bucket)})
+                                                     region=region, bucket=bucket, key=key)})
     return {"Version": "2012-10-17", "Statement": statements}

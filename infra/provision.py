@@ -33,6 +33,10 @@ class _Resolver:
         self.physical: dict[str, str] = {}
         self.arns: dict[str, str] = {}
 
+    def _aws_only(self, logical: str) -> bool:
+        resource = self.template["Resources"].get(logical)
+        return bool(resource) and resource["Type"] in AWS_ONLY
+
     def __call__(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             (fn, arg), = value.items()
@@ -44,9 +48,13 @@ class _Resolver:
                     raise ValueError(f"unresolved Fn::Sub: {arg}")
                 return text
             if fn == "Ref":
+                if self._aws_only(arg):
+                    return None
                 return self.params.get(arg) or self.physical[arg]
             if fn == "Fn::GetAtt":
                 logical, attribute = arg
+                if self._aws_only(logical):
+                    return None
                 if attribute != "Arn":
                     raise ValueError(f"unsupported GetAtt {arg}")
                 return self.arns[logical]
@@ -57,9 +65,12 @@ class _Resolver:
         return value
 
 
-# What the local and test stacks do without: alarms and their topic (运维 watches 失败队列 locally), and the
-# 粤政易 secret (the local stage reads the stand-in's address and credentials from its environment).
-AWS_ONLY = frozenset({"AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret"})
+# What the local and test stacks do without: alarms and their topic (运维 watches 失败队列 locally), the
+# secrets (the local stage reads the stand-in's address and credentials from its environment) and the KMS
+# key (a reference to it reads as None: the local bucket is encrypted with S3's own key, the tables and
+# queues as DynamoDB Local and moto keep them).
+AWS_ONLY = frozenset({"AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret",
+                      "AWS::KMS::Key", "AWS::KMS::Alias"})
 
 
 def provision(stage: str, *, region: str = "us-east-1", account_id: str = "123456789012") -> Provisioned:
@@ -140,7 +151,7 @@ def _bucket(s3, props: dict[str, Any], region: str) -> str:
         s3.create_bucket(**kwargs)
     if "BucketEncryption" in props:
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
-            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+            {"ApplyServerSideEncryptionByDefault": _local_encryption(rule["ServerSideEncryptionByDefault"])}
             for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]})
     notifications = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
     if notifications:
@@ -149,3 +160,9 @@ def _bucket(s3, props: dict[str, Any], region: str) -> str:
              "Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}}}
             for n in notifications]})
     return name
+
+
+def _local_encryption(default: dict[str, Any]) -> dict[str, Any]:
+    if default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID") is None:
+        return {"SSEAlgorithm": "AES256"}  # the stage's key is AWS's only
+    return default

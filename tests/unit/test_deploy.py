@@ -51,6 +51,16 @@ def test_policies_are_per_function_named_and_partition_aware():
             assert resources != ["*"] or statement["Action"] == ["sns:Publish"], (function, statement)
 
 
+def test_every_function_may_use_the_stages_key_and_no_other():
+    key = f"arn:aws-cn:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    for function in policies.FUNCTIONS:  # S3, SQS and Secrets Manager use it on the caller's behalf
+        policy = policies.render(function, stage="prod", partition="aws-cn", account=ACCOUNT, region=REGION, key=key)
+        assert allowed(policy, "kms:GenerateDataKey", key) and allowed(policy, "kms:Decrypt", key), function
+        assert not allowed(policy, "kms:Decrypt", key.replace("1234abcd", "99999999")), function
+    assert _policy("api_handler")["Statement"][1:] and "${DataKey.Arn}" in json.dumps(
+        policies.render("api_handler", stage="${Stage}"))  # the package's: the template's own key
+
+
 def test_every_action_is_a_real_iam_action():
     assert "s3:CopyObject" not in policies.IAM_ACTIONS
     assert set(policies.ACTIONS) <= policies.IAM_ACTIONS, set(policies.ACTIONS) - policies.IAM_ACTIONS
