@@ -48,8 +48,9 @@ reset:
 	rm -rf .local/data .local/state .local/state.tmp .local/state.old .local/state.imported
 	@echo "本地数据已清空；下次 make run 将重新生成演示数据。"
 
-# The functional suite runs twice: on in-process moto (fast), then with its tables on DynamoDB Local, so
-# nothing works only on moto. The local-stack and browser tests always run on DynamoDB Local.
+# The functional suite runs twice: on in-process moto (fast) with moto enforcing each Lambda function's IAM
+# policy (tests/iam_moto.py), then with its tables on DynamoDB Local, so nothing works only on moto. The
+# local-stack and browser tests always run on DynamoDB Local.
 test: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	bash .ci/audit
 	$(PY) -m pytest -q tests/unit tests/functional
@@ -75,13 +76,29 @@ package: $(STAMP)
 	$(PY) -m infra.package --stage $${STAGE:-dev} --partition $${PARTITION:-aws}
 
 # The real thing, with the AWS CLI and credentials of the target account (docs: README "Deploying"); not run by CI.
-deploy: package
+# The console's domain and certificate (docs/deploy.md, "The console's hosting") are optional overrides:
+# CONSOLE_DOMAIN, CONSOLE_CERTIFICATE_ID (IAM, aws-cn), CONSOLE_ACM_CERTIFICATE_ARN (aws); unset keeps the stack's.
+# So is FIXED_EGRESS=true|false (the push's fixed address, docs/deploy.md "The 粤政易 network path"; false on creation).
+# Then the built frontend goes into the stack's console bucket (infra/publish.py), if the stack hosts one.
+deploy: package frontend
 	aws cloudformation package --template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/sam.json \
 		--s3-bucket $${ARTIFACT_BUCKET:?set ARTIFACT_BUCKET to a bucket for the code} \
 		--output-template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/packaged.json
 	aws cloudformation deploy --template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/packaged.json \
 		--stack-name sentinel-$${STAGE:-dev} --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
-		--parameter-overrides Stage=$${STAGE:-dev}
+		--parameter-overrides Stage=$${STAGE:-dev} \
+		$${CONSOLE_DOMAIN:+ConsoleDomain=$$CONSOLE_DOMAIN} \
+		$${CONSOLE_CERTIFICATE_ID:+ConsoleCertificateId=$$CONSOLE_CERTIFICATE_ID} \
+		$${CONSOLE_ACM_CERTIFICATE_ARN:+ConsoleAcmCertificateArn=$$CONSOLE_ACM_CERTIFICATE_ARN} \
+		$${FIXED_EGRESS:+FixedEgress=$$FIXED_EGRESS}
+	@output() { aws cloudformation describe-stacks --stack-name sentinel-$${STAGE:-dev} \
+		--query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	bucket=$$(output ConsoleBucketName) && distribution=$$(output ConsoleDistributionId) || exit 1; \
+	if [ -z "$$bucket" ] || [ "$$bucket" = None ]; then \
+		echo "控制台未托管：aws-cn 需先设置已备案的 CONSOLE_DOMAIN 及 CONSOLE_CERTIFICATE_ID（docs/deploy.md）"; \
+	else \
+		$(PY) -m infra.publish --bucket "$$bucket" --distribution "$$distribution"; \
+	fi
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist local/node_modules build

@@ -6,7 +6,9 @@ One value names a stage, and everything else derives from it here, checked befor
   template creates (`Ref`, never a literal), WECOM_SECRET_ID and SMS_SECRET_ID from `Stage`, APP_SECRET
   resolved by CloudFormation from the secret the template generates;
 - the queue subscriptions: the template's own queues (`Fn::GetAtt`), never a name typed in app.py;
-- each function's role: its policy from infra/policies.py, partition-aware (`${AWS::Partition}`).
+- each function's role: its policy from infra/policies.py, partition-aware (`${AWS::Partition}`);
+- with `FixedEgress=true` (infra/network.json), the functions that call 粤政易 in the egress VPC's private
+  subnets, their roles allowed the network interfaces Lambda makes there; with the default, neither.
 `aws-cn` (cn-north-1, cn-northwest-1) has no edge-optimized API Gateway, so the API is REGIONAL there and
 everywhere (one template for both).
 
@@ -31,6 +33,12 @@ PARTITIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1"}
 QUEUES = {"imports": "ImportQueue", "feeds": "FeedQueue"}
 FUNCTIONS = {"APIHandler": "api_handler", "OnUpload": "on_upload", "OnFeed": "on_feed",
              "OvernightMatcher": "overnight_matcher", "MorningPush": "morning_push"}
+# The functions that call 粤政易 (the 09:00 push, and the worker that continues or retries its passes): with
+# FixedEgress=true they run in infra/network.json's private subnets and leave from its Elastic IP.
+EGRESS_CONDITION = "HasFixedEgress"
+IN_EGRESS_VPC = ("MorningPush", "OnUpload")
+EGRESS_SUBNETS = ("EgressPrivateSubnetA", "EgressPrivateSubnetB")
+EGRESS_SECURITY_GROUP = "EgressSecurityGroup"
 
 
 class PackageError(Exception):
@@ -85,7 +93,8 @@ def finish(template: dict, *, stage: str, partition: str) -> dict:
         raise PackageError(f"partition {partition!r}: one of {', '.join(PARTITIONS)}")
     template["Parameters"]["Stage"]["Default"] = stage
     resources = template["Resources"]
-    roles = {}
+    egress = EGRESS_CONDITION in template.get("Conditions", {})  # infra/network.json merged (a bare finish(): not)
+    roles, in_vpc = {}, set()
     for name, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -98,17 +107,29 @@ def finish(template: dict, *, stage: str, partition: str) -> dict:
             "FILES_BUCKET": {"Ref": "FilesBucket"}, "WECOM_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-wecom"},
             "SMS_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-sms"},
             # resolved by CloudFormation from the secret the template generates: never in the repo or the package
-            "APP_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString}}"}})
+            "APP_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString}}"},
+            # what CloudFront sends the API (infra/hosting.json): a request bearing it came through the edge
+            "EDGE_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${EdgeSecret}:SecretString}}"}})
         for event in props.get("Events", {}).values():
             if event["Type"] == "SQS":
                 event["Properties"]["Queue"] = {"Fn::GetAtt": [_queue(event["Properties"]["Queue"], stage), "Arn"]}
         role = props.get("Role", {}).get("Fn::GetAtt", [None])[0]
         if role:
             roles[role] = function
+        if egress and name in IN_EGRESS_VPC:
+            props["VpcConfig"] = {"Fn::If": [EGRESS_CONDITION, {
+                "SubnetIds": [{"Ref": subnet} for subnet in EGRESS_SUBNETS],
+                "SecurityGroupIds": [{"Ref": EGRESS_SECURITY_GROUP}]}, {"Ref": "AWS::NoValue"}]}
+            if role:
+                in_vpc.add(role)
     for role, function in roles.items():
         document = policies.render(function, stage="${Stage}")
         resources[role]["Properties"]["Policies"] = [
             {"PolicyName": f"{function}-policy", "PolicyDocument": {"Fn::Sub": json.dumps(document)}}]
+        if role in in_vpc:  # only when the function is in the VPC: see policies.VPC_NETWORK_INTERFACES
+            resources[role]["Properties"]["Policies"].append({"Fn::If": [EGRESS_CONDITION, {
+                "PolicyName": f"{function}-vpc-network-interfaces",
+                "PolicyDocument": policies.vpc_network_interfaces()}, {"Ref": "AWS::NoValue"}]})
     check(template, stage=stage)
     return template
 
@@ -134,6 +155,13 @@ def check(template: dict, *, stage: str) -> None:
             env = resource["Properties"]["Environment"]["Variables"]
             if env.get("FILES_BUCKET") != {"Ref": "FilesBucket"}:
                 raise PackageError(f"{name}: FILES_BUCKET must be the template's bucket")
+            vpc = resource["Properties"].get("VpcConfig")
+            if vpc is not None and name not in IN_EGRESS_VPC:
+                raise PackageError(f"{name} is in a VPC: only {', '.join(IN_EGRESS_VPC)} are (infra/network.json)")
+    if EGRESS_CONDITION in template.get("Conditions", {}):
+        for logical in (*EGRESS_SUBNETS, EGRESS_SECURITY_GROUP):
+            if template["Resources"].get(logical, {}).get("Condition") != EGRESS_CONDITION:
+                raise PackageError(f"{logical} (infra/network.json) must exist, under {EGRESS_CONDITION}")
     for action in policies.ACTIONS:
         if action not in policies.IAM_ACTIONS:
             raise PackageError(f"{action} is not an IAM action")

@@ -5,7 +5,8 @@ Least privilege by function: the API reads and writes the tables and files a req
 scans but the small accounts table (账号管理 lists every account); only the overnight matcher scans staff
 and person-health; only the push reads 粤政易's secret. Resources are named (tables, indexes, the bucket,
 the queues, the secret, the stage's KMS key); the one `*` is SNS Publish to a phone number, which has
-no ARN.
+no ARN. (The network-interface actions of the functions in the optional egress VPC, VPC_NETWORK_INTERFACES,
+are a separate policy on `*`, attached only when FixedEgress=true.)
 
 `render(function, stage, partition, account, region)` gives a policy document; `ACTIONS` lists every IAM
 action used, each one IAM really has (tests/unit/test_policies.py): `s3:CopyObject` is not one — a copy
@@ -98,9 +99,31 @@ IAM_ACTIONS = frozenset({
     *(f"sqs:{a}" for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility",
                            "GetQueueUrl", "SendMessage")),
     "sns:Publish", "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey",
+    *(f"ec2:{a}" for a in ("CreateNetworkInterface", "DescribeNetworkInterfaces", "DescribeSubnets",
+                           "DeleteNetworkInterface", "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses")),
 })
 
-ACTIONS = sorted({a for grants in FUNCTIONS.values() for g in grants for a in g.actions} | set(LOGS))
+# With FixedEgress=true (infra/network.json) the functions that call 粤政易 run in the egress VPC, and Lambda
+# creates, describes and deletes their network interfaces with the function's own role: the actions of the
+# managed AWSLambdaVPCAccessExecutionRole (v3, which added ec2:DescribeSubnets), but for its logs. Not a Grant of
+# FUNCTIONS: infra/package.py adds it as a separate policy, only under the HasFixedEgress condition.
+# Resource "*" is required: ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets have no resource-level
+# permissions, the interfaces Lambda creates have no ids before it creates them, and Lambda checks the role for
+# these actions when the function is created or updated (AWS grants them on "*" in that managed policy). They
+# manage network interfaces only; what the function may read and write stays in its own named policy.
+VPC_NETWORK_INTERFACES = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                          "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                          "ec2:UnassignPrivateIpAddresses")
+
+
+def vpc_network_interfaces() -> dict:
+    """The policy document of a function in the egress VPC (no ARN to render: see VPC_NETWORK_INTERFACES)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Action": list(VPC_NETWORK_INTERFACES), "Resource": "*"}]}
+
+
+ACTIONS = sorted({a for grants in FUNCTIONS.values() for g in grants for a in g.actions} | set(LOGS)
+                 | set(VPC_NETWORK_INTERFACES))
 
 
 def resources(grant: Grant, *, stage: str, partition: str, account: str, region: str,

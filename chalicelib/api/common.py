@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import logging
+import os
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -157,10 +159,24 @@ def _check_values(body: dict) -> None:
 
 
 def client_address(bp: Blueprint) -> str:
-    """Who is calling, as API Gateway saw the connection (requestContext.identity.sourceIp; the local
-    server passes its peer). Never a header: X-Forwarded-For is whatever the client wrote."""
-    context = bp.current_request.context or {}
-    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
+    """Who is calling: the login and SMS limits count per address, and the audit records it."""
+    request = bp.current_request
+    source = str(((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown")
+    return viewer_address(source, request.headers or {}, os.environ.get("EDGE_SECRET", ""))
+
+
+def viewer_address(source: str, headers, edge_secret: str) -> str:
+    """API Gateway's sourceIp is the connection it saw (the local server passes its peer). Behind the
+    console's CloudFront (infra/hosting.json) that is an edge server, shared by everyone near it — so
+    one user's wrong passwords would lock out a city. CloudFront appends the viewer it saw to
+    X-Forwarded-For, and API Gateway appends the edge: the viewer is the last entry but one. That header
+    is whatever a client wrote unless the request came through CloudFront, which is what X-Sentinel-Edge
+    proves (a secret CloudFront adds and no viewer knows); otherwise sourceIp, never a header."""
+    if not edge_secret or not hmac.compare_digest(str(headers.get("x-sentinel-edge", "")).encode(),
+                                                    edge_secret.encode()):
+        return source
+    hops = [hop.strip() for hop in str(headers.get("x-forwarded-for", "")).split(",") if hop.strip()]
+    return hops[-2] if len(hops) >= 2 else source
 
 
 def query_params(bp: Blueprint) -> dict[str, str]:

@@ -88,6 +88,7 @@ def test_a_stage_comes_from_one_value_and_the_bucket_from_the_template():
         env = done["Resources"][name]["Properties"]["Environment"]["Variables"]
         assert env["FILES_BUCKET"] == {"Ref": "FilesBucket"} and env["STAGE"] == {"Ref": "Stage"}
         assert env["APP_SECRET"] == {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString}}"}
+        assert env["EDGE_SECRET"] == {"Fn::Sub": "{{resolve:secretsmanager:${EdgeSecret}:SecretString}}"}
     assert done["Resources"]["OnUpload"]["Properties"]["Events"]["E"]["Properties"]["Queue"] == {
         "Fn::GetAtt": ["ImportQueue", "Arn"]}
     assert "ACCOUNT_ID" not in json.dumps(done)
