@@ -60,3 +60,8 @@ class TooLargeError(DomainError):
 
 class RateLimitedError(DomainError):
     status, code = 429, "RATE_LIMITED"
+
+
+class SmsUnavailableError(DomainError):
+    """The SMS provider could not be used, or refused the message: no code went out (integrations/sms.py)."""
+    status, code = 503, "SMS_UNAVAILABLE"

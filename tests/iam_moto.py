@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import contextmanager
 
 from chalicelib.runtime import FUNCTION
@@ -32,6 +33,12 @@ from tests.policy_check import ACCOUNT, REGION, needs
 def enabled() -> bool:
     return (os.environ.get("SENTINEL_IAM_ENFORCE") != "0"
             and os.environ.get("SENTINEL_TEST_DYNAMODB") != "local")
+
+
+def _iam_match(pattern: str, string: str):
+    """IAM's wildcards in a policy's Action / Resource: moto reads `*` but takes `?` (one character) for a
+    regex quantifier, and the secrets' ARNs end in six of them (infra/policies.py)."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), string)
 
 
 def _authorize(handler, resource: str = "*") -> None:
@@ -71,6 +78,7 @@ def enforced(*, stage: str, bucket: str, account: str = ACCOUNT, region: str = R
     import botocore.credentials
     from moto.core.authorization import enable_iam_authentication
     from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.access_control import IAMPolicyStatement
     from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.sqs.responses import SQSResponse
 
@@ -82,7 +90,8 @@ def enforced(*, stage: str, bucket: str, account: str = ACCOUNT, region: str = R
                 lambda self: frozen[FUNCTION.get() or "admin"]),  # a function without a policy: KeyError
                (DynamoHandler, "_authenticate_and_authorize_normal_action", _authorize),
                (SecretsManagerResponse, "_authenticate_and_authorize_normal_action", _authorize),
-               (SQSResponse, "_authenticate_and_authorize_normal_action", _authorize)]
+               (SQSResponse, "_authenticate_and_authorize_normal_action", _authorize),
+               (IAMPolicyStatement, "_match", staticmethod(_iam_match))]
     originals = [(owner, name, owner.__dict__.get(name)) for owner, name, _ in patched]
     for owner, name, replacement in patched:
         setattr(owner, name, replacement)
