@@ -53,8 +53,14 @@ reset:
 # local-stack and browser tests always run on DynamoDB Local.
 test: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	bash .ci/audit
-	$(PY) -m pytest -q tests/unit tests/functional
-	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack and not once" tests/functional
+	@# the two functional passes side by side (one mostly Python, one mostly DynamoDB Local's JVM); each
+	@# prints its log when it ends, and either failing fails the target
+	@mkdir -p .local; \
+	( SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -p no:cacheprovider -m "not stack and not once" \
+		tests/functional > .local/test-dynamodb-local.log 2>&1 ) & local=$$!; \
+	$(PY) -m pytest -q tests/unit tests/functional; moto=$$?; \
+	wait $$local; ddb=$$?; echo "--- the functional suite on DynamoDB Local:"; cat .local/test-dynamodb-local.log; \
+	[ $$moto = 0 ] && [ $$ddb = 0 ]
 	$(PY) -m pytest -q tests/e2e
 
 unit: $(STAMP)
