@@ -19,6 +19,7 @@ import pytest
 
 from infra import package, publish
 from local.server import PAGE_HEADERS
+from tests.cfn_effective import Effective
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
@@ -43,39 +44,9 @@ def _ref(value) -> str:
 
 
 def _resolve(node, template: dict, *, partition: str, **parameters):
-    """The value CloudFormation would use: conditions evaluated for the given parameters and partition,
-    `Fn::If` chosen, `AWS::NoValue` dropped; every other intrinsic left as written."""
-    values = {name: spec.get("Default") for name, spec in template["Parameters"].items()}
-    values.update(parameters, **{"AWS::Partition": partition})
-
-    def condition(name):
-        return value_of(template["Conditions"][name])
-
-    def value_of(node):
-        if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
-            if key == "Ref" and arg in values:
-                return values[arg]
-            if key == "Condition":
-                return condition(arg)
-            if key == "Fn::Equals":
-                return value_of(arg[0]) == value_of(arg[1])
-            if key == "Fn::Not":
-                return not value_of(arg[0])
-            if key == "Fn::Or":
-                return any(value_of(a) for a in arg)
-            if key == "Fn::And":
-                return all(value_of(a) for a in arg)
-            if key == "Fn::If":
-                return value_of(arg[1] if condition(arg[0]) else arg[2])
-        if isinstance(node, dict):
-            out = {k: value_of(v) for k, v in node.items()}
-            return {k: v for k, v in out.items() if v != {"Ref": "AWS::NoValue"}}
-        if isinstance(node, list):
-            return [value_of(v) for v in node if value_of(v) != {"Ref": "AWS::NoValue"}]
-        return node
-
-    return value_of(node), condition
+    """The value CloudFormation would use for the given parameters and partition, and its conditions."""
+    effective = Effective(template, **parameters, **{"AWS::Partition": partition})
+    return effective.resolve(node), effective.condition
 
 
 def test_the_pages_get_exactly_the_local_servers_security_headers_and_hsts(template):

@@ -19,13 +19,13 @@ import pytest
 from moto import mock_aws
 
 from infra import package, policies
+from tests.cfn_effective import Effective
 from tests.unit.test_deploy import _chalice_like
 
 ROOT = Path(__file__).resolve().parents[2]
 NETWORK = json.loads((ROOT / "infra" / "network.json").read_text(encoding="utf-8"))
 REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1"}
 PRIVATE = set(package.EGRESS_SUBNETS)
-NOVALUE = object()
 
 
 @pytest.fixture(scope="module")
@@ -36,48 +36,12 @@ def packaged(tmp_path_factory):
 
 
 def _effective(template: dict, *, fixed_egress: str | None = None, partition: str = "aws-cn") -> dict:
-    """What CloudFormation would create: conditions evaluated, Fn::If taken, AWS::NoValue dropped."""
-    values = {name: p.get("Default") for name, p in template["Parameters"].items()}
+    """What CloudFormation would create for FixedEgress (its default when None) in the partition."""
+    values = {"AWS::Region": REGIONS[partition], "AWS::Partition": partition}
     if fixed_egress is not None:
         values["FixedEgress"] = fixed_egress
-    values |= {"AWS::Region": REGIONS[partition], "AWS::Partition": partition}
-
-    def condition(expr):
-        if isinstance(expr, dict):
-            (fn, arg), = expr.items()
-            if fn == "Fn::Equals":
-                return condition(arg[0]) == condition(arg[1])
-            if fn == "Fn::Not":
-                return not condition(arg[0])
-            if fn == "Fn::And":
-                return all(condition(a) for a in arg)
-            if fn == "Fn::Or":
-                return any(condition(a) for a in arg)
-            if fn == "Condition":
-                return condition(template["Conditions"][arg])
-            if fn == "Ref":
-                return values[arg]
-            raise AssertionError(f"condition function {fn}")
-        return expr
-
-    def resolve(node):
-        if isinstance(node, dict):
-            if set(node) == {"Fn::If"}:
-                name, then, otherwise = node["Fn::If"]
-                return resolve(then if condition(template["Conditions"][name]) else otherwise)
-            if node == {"Ref": "AWS::NoValue"}:
-                return NOVALUE
-            resolved = {k: resolve(v) for k, v in node.items()}
-            return {k: v for k, v in resolved.items() if v is not NOVALUE}
-        if isinstance(node, list):
-            return [v for v in map(resolve, node) if v is not NOVALUE]
-        return node
-
-    def kept(section):
-        return {n: resolve(r) for n, r in template.get(section, {}).items()
-                if "Condition" not in r or condition(template["Conditions"][r["Condition"]])}
-
-    return {"Resources": kept("Resources"), "Outputs": kept("Outputs"), "values": values}
+    effective = Effective(template, **values)
+    return {"Resources": effective.kept("Resources"), "Outputs": effective.kept("Outputs"), "values": effective.values}
 
 
 def _sub(value, values: dict) -> str:
