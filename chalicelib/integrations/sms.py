@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import settings
 from chalicelib.errors import SmsUnavailableError
+from chalicelib.integrations import secrets
 from chalicelib.integrations.sms_tencent import TencentConfig, TencentSender
 from chalicelib.rules.clock import iso, now
 
@@ -127,14 +128,10 @@ def _configured(secret_id: str) -> SmsSender:
 
 def _read(secret_id: str) -> dict:
     try:
-        value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
-    except (ClientError, BotoCoreError, KeyError, TypeError, ValueError) as exc:
-        log.error("sms secret %s unreadable: %r", secret_id, exc)
+        return secrets.json_object(secret_id)
+    except secrets.Unreadable as exc:
+        log.error("sms secret %s unreadable: %s", secret_id, exc)
         raise SmsUnavailableError(UNREADABLE) from exc
-    if not isinstance(value, dict):
-        log.error("sms secret %s is not a JSON object", secret_id)
-        raise SmsUnavailableError(UNREADABLE)
-    return value
 
 
 def _sender_for(secret_id: str, value: dict) -> SmsSender:

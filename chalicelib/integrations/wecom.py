@@ -27,8 +27,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit
 
-import boto3
-from botocore.exceptions import ClientError
+from chalicelib.integrations import secrets
 
 PER_MEMBER_PER_MINUTE = 30
 TOKEN_CODES = (40014, 42001)  # invalid / expired access token: fetch a new one
@@ -77,10 +76,10 @@ def credentials() -> Credentials:
     secret_id = env.get("WECOM_SECRET_ID", "")
     if secret_id:  # the stage's secret: {"base_url", "corpid", "secret", "agentid"} (粤政易's address is not public)
         try:
-            value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+            value = secrets.json_object(secret_id)
             creds = Credentials(value.get("base_url") or env.get("WECOM_BASE_URL", ""), value["corpid"],
                                 value["secret"], int(value["agentid"]))
-        except (ClientError, KeyError, TypeError, ValueError) as exc:
+        except (secrets.Unreadable, KeyError, TypeError, ValueError) as exc:
             raise WeComError(f"无法读取粤政易凭据（{secret_id}），请运维检查密钥配置") from exc
         if not (creds.base_url.startswith(("https://", "http://")) and creds.corpid and creds.secret and creds.agentid):
             raise WeComError(f"粤政易凭据尚未填写完整（{secret_id}：base_url、corpid、secret、agentid），请运维配置后重试")
