@@ -51,7 +51,6 @@ FUNCTIONS: dict[str, list[Grant]] = {
     # HTTP: every route; exports and imports are queued, not built here
     "api_handler": [
         *_tables(READ + WRITE),
-        DATA_KEY,
         Grant(("dynamodb:Scan",), "table", ("accounts",)),  # 账号管理: the few staff accounts, listed whole
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage",
@@ -62,7 +61,6 @@ FUNCTIONS: dict[str, list[Grant]] = {
     # uploads/: workbook imports, exports, roster rebuilds, the night's parts, push passes
     "on_upload": [
         *_tables(READ + WRITE),
-        DATA_KEY,
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("imports",)),
         Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # 运维's 重新运行检查 runs the matcher
@@ -70,20 +68,17 @@ FUNCTIONS: dict[str, list[Grant]] = {
     ],
     "on_feed": [
         *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff"),
-        DATA_KEY,
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("feeds",)),
     ],
     "overnight_matcher": [
         *_tables(READ + WRITE, "staff", "person-health", "health-records", "enterprises", "compliance-runs",
                  "alert-settings", "feed-files"),
-        DATA_KEY,
         Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # the nightly batch, the only scans
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
     ],
     "morning_push": [
         *_tables(READ + WRITE, "compliance-runs", "push-outbox", "alert-settings"),
-        DATA_KEY,
         Grant(FILES_RW, "objects"),
         Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom",)),
     ],
@@ -123,6 +118,7 @@ def vpc_network_interfaces() -> dict:
 
 
 ACTIONS = sorted({a for grants in FUNCTIONS.values() for g in grants for a in g.actions} | set(LOGS)
+                 | set(DATA_KEY.actions)
                  | set(VPC_NETWORK_INTERFACES))
 
 
@@ -152,7 +148,7 @@ def render(function: str, *, stage: str, partition: str = "${AWS::Partition}", a
     """The policy document of one function (the defaults leave CloudFormation to fill in the partition)."""
     statements = [{"Sid": "Logs", "Effect": "Allow", "Action": list(LOGS),
                    "Resource": f"arn:{partition}:logs:{region}:{account}:*"}]
-    for n, grant in enumerate(FUNCTIONS[function]):
+    for n, grant in enumerate([*FUNCTIONS[function], DATA_KEY]):  # every function reads or writes encrypted files
         if grant.actions:
             statements.append({"Sid": f"G{n}", "Effect": "Allow", "Action": list(grant.actions),
                                "Resource": resources(grant, stage=stage, partition=partition, account=account,
