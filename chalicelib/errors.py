@@ -65,3 +65,9 @@ class RateLimitedError(DomainError):
 class SmsUnavailableError(DomainError):
     """The SMS provider could not be used, or refused the message: no code went out (integrations/sms.py)."""
     status, code = 503, "SMS_UNAVAILABLE"
+
+
+class KeyUnavailableError(DomainError):
+    """The person-key ring could not be read or is malformed: no ID number can be matched now
+    (services/common/keyring.py). Nothing is written; the caller may retry."""
+    status, code = 503, "PERSON_KEY_UNAVAILABLE"

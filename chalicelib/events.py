@@ -16,6 +16,7 @@ from chalicelib.services.health import roster
 from chalicelib.integrations.s3_events import s3_records
 from chalicelib.services.feeds import ingest as feeds
 from chalicelib.services.jobs import exports, imports
+from chalicelib.services.operations import rotation
 
 
 def delivery(message) -> int:
@@ -45,6 +46,8 @@ def _handler_for(key: str):
         return push.handle_object
     if key.startswith(night.MARKS):
         return night.handle_object
+    if key.startswith(rotation.MARKS):
+        return rotation.handle_object
     return imports.handle_object
 
 

@@ -3,7 +3,8 @@
 One value names a stage, and everything else derives from it here, checked before anything is written:
 - the template's `Stage` parameter defaults to it;
 - every function's environment: STAGE and TABLE_PREFIX from `Stage`, FILES_BUCKET from the bucket the
-  template creates (`Ref`, never a literal), WECOM_SECRET_ID and SMS_SECRET_ID from `Stage`, APP_SECRET
+  template creates (`Ref`, never a literal), WECOM_SECRET_ID, SMS_SECRET_ID and PERSON_KEY_SECRET_ID from
+  `Stage`, APP_SECRET
   resolved by CloudFormation from the secret the template generates;
 - the queue subscriptions: the template's own queues (`Fn::GetAtt`), never a name typed in app.py;
 - each function's role: its policy from infra/policies.py, partition-aware (`${AWS::Partition}`);
@@ -106,6 +107,7 @@ def finish(template: dict, *, stage: str, partition: str) -> dict:
             "STAGE": {"Ref": "Stage"}, "TABLE_PREFIX": {"Fn::Sub": "sentinel-${Stage}-"},
             "FILES_BUCKET": {"Ref": "FilesBucket"}, "WECOM_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-wecom"},
             "SMS_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-sms"},
+            "PERSON_KEY_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-person-key"},
             # resolved by CloudFormation from the secret the template generates: never in the repo or the package
             "APP_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString}}"},
             # what CloudFront sends the API (infra/hosting.json): a request bearing it came through the edge

@@ -3,7 +3,8 @@ resources, rendered for a stage and a partition (`aws`, `aws-cn`).
 
 Least privilege by function: the API reads and writes the tables and files a request touches, never
 scans but the small accounts table (账号管理 lists every account); only the overnight matcher scans staff
-and person-health; only the push reads 粤政易's secret. Resources are named (tables, indexes, the bucket,
+and person-health; only the push and the worker that continues it read 粤政易's secret; the functions that
+hash ID numbers (API, worker, feeds) read the person-key ring. Resources are named (tables, indexes, the bucket,
 the queues, the secret, the stage's KMS key); the one `*` is SNS Publish to a phone number, which has
 no ARN. (The network-interface actions of the functions in the optional egress VPC, VPC_NETWORK_INTERFACES,
 are a separate policy on `*`, attached only when FixedEgress=true.)
@@ -26,7 +27,7 @@ QUEUE_CONSUMER = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttrib
 # every table (infra/stateful.json); "*" below means all of them
 ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "staff", "unique-keys", "import-jobs",
               "audit", "health-records", "person-health", "feed-files", "alert-settings", "compliance-runs",
-              "compliance-shortfalls", "push-outbox")
+              "compliance-shortfalls", "push-outbox", "key-rotations")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ FUNCTIONS: dict[str, list[Grant]] = {
         Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage",
                "sqs:DeleteMessage"), "queue", ("imports-dlq", "feeds-dlq", "imports", "feeds")),  # 失败队列 and its retry
         Grant(("sns:Publish",), "any"),  # an SMS code to a phone number: SNS gives it no ARN
-        Grant(("secretsmanager:GetSecretValue",), "secret", ("sms",)),  # which SMS provider, its keys
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("sms", "person-key")),  # the SMS provider; the ID-number key ring
     ],
     # uploads/: workbook imports, exports, roster rebuilds, the night's parts, push passes
     "on_upload": [
@@ -64,12 +65,15 @@ FUNCTIONS: dict[str, list[Grant]] = {
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("imports",)),
         Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # 运维's 重新运行检查 runs the matcher
-        Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom",)),  # a push pass continued or retried
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom", "person-key")),  # a push pass; imports, the re-key job
     ],
     "on_feed": [
-        *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff"),
+        # staff, enterprises and shortfalls: a person the re-key job moved while the feed matched them
+        *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff", "compliance-shortfalls",
+                 "enterprises"),
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("feeds",)),
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("person-key",)),  # the ID-number key ring
     ],
     "overnight_matcher": [
         *_tables(READ + WRITE, "staff", "person-health", "health-records", "enterprises", "compliance-runs",

@@ -21,6 +21,7 @@ from pynamodb.models import Model
 
 from chalicelib.store.base import LazyTableName as _LazyTableName
 from chalicelib.store.compliance import ComplianceRun, PushItem, ShortfallItem
+from chalicelib.store.operations import KeyRotation
 
 
 class Account(Model):
@@ -398,4 +399,4 @@ class AlertSetting(Model):
 
 ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Throttle, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
                                        HealthRecord, PersonHealth, FeedFile, AlertSetting, ComplianceRun,
-                                       ShortfallItem, PushItem)
+                                       ShortfallItem, PushItem, KeyRotation)

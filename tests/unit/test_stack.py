@@ -53,7 +53,7 @@ def test_every_environment_variable_the_code_reads_is_set_by_the_package_or_defa
         defaulted |= set(re.findall(r'\.get\("([A-Z_]+)", [^)]', path.read_text(encoding="utf-8")))
     # infra/package.py sets them
     packaged = {"STAGE", "TABLE_PREFIX", "FILES_BUCKET", "WECOM_SECRET_ID", "SMS_SECRET_ID", "APP_SECRET",
-                "EDGE_SECRET"}
+                "EDGE_SECRET", "PERSON_KEY_SECRET_ID"}
     optional = {"LOCAL_SMS_OUTBOX"}  # absent means off: the local stage's SMS outbox file
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     configured = set(config["environment_variables"]) | set(config["stages"]["prod"]["environment_variables"])

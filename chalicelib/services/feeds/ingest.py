@@ -32,6 +32,7 @@ from chalicelib.rules.text import clean
 from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.jobs import lifecycle as jobs
+from chalicelib.services.health import rekey
 from chalicelib.services.feeds.reader import BadFeedError, Block, csv_blocks, xlsx_blocks
 from chalicelib.services.feeds.rows import NO_TIME, RESULTS, Context, NatRows, Report, nat_rows, vaccine_rows
 from chalicelib.services.common.parallel import in_parallel
@@ -94,9 +95,15 @@ def ingest(kind: str, source_id: str, blocks: Iterator[Block], current: datetime
         for block in blocks:
             report.rows_read += block.count
             if kind == "nat":
-                _apply_nat(source_id, nat_rows(block, context, report), report, current, lookup, write)
+                rows = nat_rows(block, context, report)
+                rows.keys, on_old = _registered_key(rows.keys, context, lookup)
+                _apply_nat(source_id, rows, report, current, lookup, write)
             else:
-                _apply_vaccine(source_id, vaccine_rows(block, context, report), report, current, lookup, write)
+                pairs = vaccine_rows(block, context, report)
+                keys, on_old = _registered_key([k for k, _ in pairs], context, lookup)
+                _apply_vaccine(source_id, list(zip(keys, [v for _, v in pairs])), report, current, lookup, write)
+            if on_old and write:
+                _heal(on_old)
     except BadFeedError as exc:
         exc.report = report
         raise
@@ -105,6 +112,29 @@ def ingest(kind: str, source_id: str, blocks: Iterator[Block], current: datetime
 
 def _registered(keys: list[str]) -> set[str]:
     return {k for k, state in health.states(keys, attributes=["person_key", "registered"]).items() if state.registered}
+
+
+def _registered_key(keys: list[str], context: Context, lookup) -> tuple[list[str], dict[str, str]]:
+    """While a person-key rotation runs, a row of someone still registered under the replaced key is
+    matched (and stored) under that key, which the re-key job then moves; everyone else under the
+    current key. One more batched read per block, during a rotation only. Returns the keys and, for the
+    rows kept under a replaced key, replaced key → current key."""
+    if not context.alias:
+        return keys, {}
+    old = [context.alias[key] for key in keys]
+    context.alias.clear()
+    registered = lookup(keys + old)
+    chosen = [o if key not in registered and o in registered else key for key, o in zip(keys, old)]
+    return chosen, {o: key for key, o, c in zip(keys, old, chosen) if c == o}
+
+
+def _heal(on_old: dict[str, str]) -> None:
+    """Someone the re-key job moved between this block's lookup and its writes has the block's samples
+    left under the replaced key: move those too (their state there is gone, so the move is due)."""
+    still = set(health.states(list(on_old), attributes=["person_key"]))
+    for old, new in on_old.items():
+        if old not in still:
+            rekey.move(old, new)
 
 
 def _count(report: Report, keys: list[str], registered: set[str], *, per_row: bool) -> list[bool]:

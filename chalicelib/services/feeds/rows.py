@@ -17,7 +17,7 @@ from chalicelib.rules.clock import SHANGHAI
 from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.text import fold
 from chalicelib.services.feeds.reader import Block
-from chalicelib.services.common.security import keyed_digests
+from chalicelib.services.common import keyring
 
 MAX_PROBLEMS = 500
 
@@ -53,7 +53,20 @@ class Context:
         self.window = rules.sample_window(current)
         self.oldest, self.latest = (int(t.timestamp()) for t in self.window)
         self.sites: dict[str, str | None] = {}  # a feed names a few hundred sites: fold each once
-        self.digests = keyed_digests("person")
+        ring = keyring.ring()
+        current, replaced = ring.digests(), ring.replaced_digests()
+        # while a person-key rotation runs, each row's key under the replaced version too (current key →
+        # replaced key, for the block being matched: ingest clears it per block)
+        self.alias: dict[str, str] = {}
+        self.digests = current if replaced is None else self._both(current, replaced)
+
+    def _both(self, current, replaced):
+        def digests(values, width: int = 0) -> list[str]:
+            keys = current(values, width)
+            self.alias.update(zip(keys, replaced(values, width)))
+            return keys
+
+        return digests
 
     def site(self, value) -> str | None:
         if value not in self.sites:

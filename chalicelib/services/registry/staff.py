@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.errors import DuplicateError, NotFoundError, StaleError, ValidationError
 from chalicelib.rules import catalog
@@ -25,10 +25,12 @@ from chalicelib.services.identity import audit
 from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.common import paging
+from chalicelib.services.health import rekey
+from chalicelib.services.common.counts import adjust_count  # noqa: F401 - staff.adjust_count for imports
 from chalicelib.services.registry.enterprises import enterprises_of_head
 from chalicelib.services.identity.auth import Principal
 from chalicelib.access.policy import HEADS, require
-from chalicelib.services.common.security import keyed_hash
+from chalicelib.services.common import keyring
 from chalicelib.services.registry.staff_schema import StaffIn, missing_enterprise, parse_staff
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import condition_failed, plain, scope_key
@@ -39,7 +41,8 @@ NOT_FOUND = "人员不存在或不在您的管理范围内"
 
 
 def person_key(id_number: str) -> str:
-    return keyed_hash("person", id_number)
+    """The key a record of this (normalized) ID number is written under: the ring's current version."""
+    return keyring.person_key(id_number)
 
 
 def staff_id(person: Staff) -> str:
@@ -133,6 +136,7 @@ def get(principal: Principal, value: str, *, audited: bool = True) -> tuple[Staf
 def create(principal: Principal, data: dict) -> tuple[Staff, Enterprise]:
     owned = own_enterprises(principal)
     ent, values = _parse_for(owned, data)
+    rekey.settle([values.id_number])  # a rotation runs: the person's earlier records move to the current key first
     current = now()
     person = Staff(ent.enterprise_id, person_key(values.id_number), created_at=current)
     assign(person, values, ent, stamp=current)
@@ -158,6 +162,9 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
     if expected and expected != person.updated_at.astimezone(SHANGHAI).isoformat():
         raise StaleError("该人员信息已被修改，请刷新后重试")
     ent, values = _parse_for(owned, data)
+    if rekey.settle([person.id_number, values.id_number]):  # a rotation runs: both under the current key now
+        key = person_key(person.id_number)
+        person = load(enterprise_id, key)
     read_at = person.updated_at
     new_key = person_key(values.id_number)
     if (ent.enterprise_id, new_key) == (enterprise_id, key):
@@ -242,32 +249,21 @@ def assign(person: Staff, values: StaffIn, ent: Enterprise, *, stamp) -> None:
     person.updated_at = stamp
 
 
-def adjust_count(enterprise_id: str, delta: int) -> None:
-    """Keep Enterprise.staff_count without touching its version (an edit of the enterprise must not
-    collide with a head adding staff)."""
-    try:
-        Enterprise._get_connection().update_item(
-            enterprise_id, actions=[Enterprise.staff_count.add(delta)],
-            condition=Enterprise.enterprise_id.exists())
-    except UpdateError:
-        pass  # the enterprise was deleted meanwhile
-
-
 @dataclass(frozen=True)
 class _Needle:
     text: str
-    key: str | None  # the person key when the search is a whole valid ID number
+    keys: tuple[str, ...]  # the person's keys when the search is a whole valid ID number (two while a rotation runs)
 
 
 def parse_needle(q: str) -> _Needle:
     text = fold(q).replace(" ", "").upper()
     checked = normalize_id(text) if len(text) in (15, 18) else None
-    return _Needle(text, person_key(checked.number) if checked and checked.ok else None)
+    return _Needle(text, tuple(keyring.lookup_keys(checked.number)) if checked and checked.ok else ())
 
 
 def matches(row: Staff, needle: _Needle, enterprise_hits: set[str] | None = None) -> bool:
-    if needle.key is not None:
-        return row.person_key == needle.key
+    if needle.keys:
+        return row.person_key in needle.keys
     if enterprise_hits and row.enterprise_id in enterprise_hits:
         return True
     text = needle.text
@@ -281,8 +277,8 @@ def search(partitions: Sequence[str], q: str, *, page: int, page_size: int, read
     """A page of the rows matching q. A whole valid ID number is looked up by its person key (one
     index query); anything else filters a narrow read (keys, time, name, phone, ID) of the partitions."""
     needle = parse_needle(q)
-    if needle.key is not None:
-        candidates = fetch([(r.enterprise_id, r.person_key) for r in Staff.by_person.query(needle.key)])
+    if needle.keys:
+        candidates = fetch([(r.enterprise_id, r.person_key) for key in needle.keys for r in Staff.by_person.query(key)])
         rows = [r for r in candidates if in_scope(r)]
     else:
         rows = [r for p in partitions for r in read(p) if matches(r, needle, enterprise_hits)]

@@ -25,9 +25,10 @@ from chalicelib.rules.text import name_key
 from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.jobs import imports
+from chalicelib.services.health import rekey
 from chalicelib.services.registry import staff
 from chalicelib.services.identity.auth import Principal
-from chalicelib.services.common.security import keyed_hasher
+from chalicelib.services.common import keyring
 from chalicelib.services.registry.staff_schema import StaffIn, missing_enterprise, parse_staff, staff_extra_fields
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.workbooks.columns import FAILURE_COLUMN, ROW_COLUMN
@@ -75,7 +76,7 @@ def check_workbook(data: bytes, owned: dict[str, Enterprise]) -> Checked:
     by_name = {name_key(e.name): (e, e.enterprise_id, e.category) for e in owned.values()}
     only = next(iter(by_name.values())) if len(owned) == 1 else None
     blank_reason = missing_enterprise([e.name for e in owned.values()])
-    person_key = keyed_hasher("person")
+    person_key = keyring.hasher()
     sheet = open_sheet(data, aliases(), required=REQUIRED)
     formula_columns: dict[int, dict[int, str]] = {}
     for (r, c), text in formula_cells(data).items():
@@ -123,6 +124,9 @@ def process(principal: Principal, data: bytes, progress: Callable[[int, int], No
     if progress:
         progress(outcome.total, 0)
 
+    # a rotation runs: the people of the file who are still under the replaced key move first, so they
+    # are updated (their health kept), not registered a second time
+    rekey.settle(values.id_number for _, values, _, _ in latest.values())
     existing = _existing(latest)
     stamp = now()
     items = []
