@@ -28,7 +28,11 @@ class System:
     def __init__(self, data_dir: Path | None, *, port: int | None = None, aws_port: int | None = None,
                  dynamodb_port: int | None = None,
                  wecom_port: int | None = None, legacy_state: Path | None = None, api_processes: int | None = None,
-                 demo: bool = True, demo_feeds: bool = True, scheduler: bool = True, dynamodb: str = "local"):
+                 demo: bool = True, demo_feeds: bool = True, scheduler: bool = True, dynamodb: str = "local",
+                 person_key_ring: bool = False):
+        """person_key_ring: ID numbers keyed by a ring secret in the embedded Secrets Manager, as on AWS
+        (the end-to-end suite rotates it); otherwise by APP_SECRET, version "0", which needs no secret and
+        keeps a kept `.local/` matching (moto does not keep secrets across restarts)."""
         self.data_dir = Path(data_dir) if data_dir else None
         self.port = port or free_port()
         self.wecom_port = wecom_port or free_port()
@@ -37,6 +41,9 @@ class System:
                                 dynamodb=dynamodb)
         self.api_processes = api_processes
         self.demo, self.demo_feeds, self.with_scheduler = demo, demo_feeds, scheduler
+        if person_key_ring and self.data_dir:
+            raise ValueError("person_key_ring needs an in-memory stack: moto does not keep secrets on disk")
+        self.person_key_ring = person_key_ring
         self.seeded: dict | None = None
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._children: list = []
@@ -53,6 +60,8 @@ class System:
         from local.wecom import WeComStandIn
         from local.worker import start_scheduler, start_workers
 
+        if self.person_key_ring:
+            self._ring()
         if self.demo and self.stack.is_empty():
             self.seeded = demo.seed(with_feeds=self.demo_feeds)
         self._wecom = WeComStandIn()
@@ -65,6 +74,22 @@ class System:
         if self.seeded and self.demo_feeds:
             threading.Thread(target=demo.morning, name="demo-morning", daemon=True).start()
         return self
+
+    def _ring(self) -> None:
+        """The stage's person-key ring, {"current": "1", "key1": …}, before anything is hashed; the
+        children find it through PERSON_KEY_SECRET_ID, as deployed functions do."""
+        import json
+
+        import boto3
+
+        from chalicelib.config import settings
+        from chalicelib.services.common import keyring
+
+        name = f"sentinel-{settings().stage}-person-key"
+        boto3.client("secretsmanager").create_secret(
+            Name=name, SecretString=json.dumps({"current": "1", "key1": secrets.token_urlsafe(48)}))
+        os.environ["PERSON_KEY_SECRET_ID"] = name
+        keyring.forget()
 
     @property
     def wecom_url(self) -> str:

@@ -44,6 +44,7 @@ ROUTES: dict[tuple[str, str], object] = {
     ("GET", "/api/feeds/{feed_id}"): ADMIN,
     ("GET", "/api/dead-letters"): ADMIN,
     ("POST", "/api/dead-letters/retry"): ADMIN,
+    ("GET", "/api/person-key"): ADMIN,  # the person-key rotation's state (数据接入)
     ("GET", "/api/enterprises"): READERS,
     ("GET", "/api/enterprises/{enterprise_id}"): READERS,
     ("GET", "/api/enterprises/export"): OFFICIALS,

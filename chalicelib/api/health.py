@@ -7,7 +7,7 @@ from chalice import Blueprint
 from chalicelib.api.common import int_param, json_body, json_response, query_params, route
 from chalicelib.services.identity import audit
 from chalicelib.services.views import dashboard
-from chalicelib.services.operations import dead_letters
+from chalicelib.services.operations import dead_letters, rotation
 from chalicelib.services.feeds import ingest as feeds
 from chalicelib.services.health import state as health
 from chalicelib.services.views import ledger
@@ -86,3 +86,10 @@ def retry_dead_letter(principal):
 @route(bp, "GET", "/api/feeds/{feed_id}")
 def feed_detail(principal, feed_id):
     return feeds.public(feeds.get(feed_id), with_problems=True)
+
+
+@route(bp, "GET", "/api/person-key")
+def person_key_rotation(principal):
+    """数据接入's line on the person-key rotation (docs/deploy.md): steady, running, failed, or done and
+    waiting for `finish`. Never a key: versions, counts and the job's message."""
+    return rotation.public(rotation.latest())

@@ -34,7 +34,8 @@ def running():
     saved = dict(os.environ)
     from local.system import System
 
-    started = System(None, demo_feeds=False, scheduler=False, api_processes=3).start()
+    # ID numbers keyed by a ring secret, as on AWS: test_rotation_flows.py rotates it halfway through the suite
+    started = System(None, demo_feeds=False, scheduler=False, api_processes=3, person_key_ring=True).start()
     _reset_clients()
     yield started
     started.stop()
