@@ -345,9 +345,9 @@ def _nat_parser():
     from chalicelib.rules.clock import now
     from chalicelib.services.feeds import ingest as feeds
     from chalicelib.services.feeds.reader import csv_blocks
-    from chalicelib.services.common.security import keyed_hasher
+    from chalicelib.services.common import keyring
 
-    person_key = keyed_hasher("person")
+    person_key = keyring.hasher()
     registered = {person_key(i) for i in _registered_ids()}
 
     def parse(stream):
@@ -428,7 +428,7 @@ def nat_ingest_100k_embedded() -> dict:
     from chalicelib.config import settings
     from chalicelib.rules.clock import now
     from chalicelib.services.health import state as health
-    from chalicelib.services.common.security import keyed_hasher
+    from chalicelib.services.common import keyring
     from chalicelib.store.models import FeedFile
 
     import boto3
@@ -437,7 +437,7 @@ def nat_ingest_100k_embedded() -> dict:
     lines = data.split(b"\n")
     sample = b"\n".join(lines[:100_001]) + b"\n"  # header + 100,000 rows; every 10th is registered
     with embedded_stack():
-        person_key = keyed_hasher("person")
+        person_key = keyring.hasher()
         health.register(person_key(i) for i in _registered_ids(10_000))
         started = time.perf_counter()
         boto3.client("s3").put_object(Bucket=settings().files_bucket, Key="feeds/nat/bench.csv", Body=sample)
@@ -503,5 +503,6 @@ if __name__ == "__main__":
     import bench.stats  # noqa: F401 - the statistics of issue 11 (after bench.pages, which it builds on)
     import bench.compliance  # noqa: F401 - the overnight run and the push of issue 12
     import bench.costs  # noqa: F401 - request items per operation, for docs/deploy.md
+    import bench.rotation  # noqa: F401 - what a person-key rotation costs (issue 13)
 
     _main()

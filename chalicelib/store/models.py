@@ -202,6 +202,7 @@ class Staff(Model):
     scope = UnicodeAttribute()  # f"{category}#{town}" of the enterprise, for the ledger index
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    moved_from = UnicodeAttribute(null=True)  # the key a person-key rotation moved it from (services/health/rekey.py)
 
     by_person = StaffByPerson()
     by_scope = StaffByScope()

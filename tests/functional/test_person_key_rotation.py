@@ -178,3 +178,30 @@ def test_finish_is_refused_until_the_job_is_done_and_a_failed_piece_fails_the_ro
     assert rotation.header("2").status == "done"
     assert all(s.person_key == key("2", _n(s.id_number)) for s in Staff.scan())
     assert "继续人员密钥轮换" in {e["action"] for e in api.get("/api/audit", token=login("admin"))[1]["items"]}
+
+
+def test_a_copy_left_by_a_crash_is_finished_and_a_second_registration_is_counted_once(
+        api, aws, login, head_login, ring, district):
+    from chalicelib.services.common.counts import adjust_count
+    from chalicelib.store.models import Enterprise
+
+    cli.begin(ring)
+    rows = {s.name: s for s in Staff.scan()}
+    crashed, raced = rows["员工乙"], rows["员工己"]  # in 南沙速递 and in 黄阁快运
+    counts = {e.enterprise_id: int(e.staff_count) for e in Enterprise.scan()}
+    # a move that died between its copy and its delete
+    values = dict(crashed.attribute_values) | {"person_key": key("2", _n(crashed.id_number)),
+                                                "moved_from": crashed.person_key}
+    Staff(**values).save()
+    # a registration under the new key that raced the move (its own record, its own count)
+    values = dict(raced.attribute_values) | {"person_key": key("2", _n(raced.id_number))}
+    Staff(**values).save()
+    adjust_count(raced.enterprise_id, +1)
+
+    deliver(aws)
+    assert rotation.header("2").status == "done"
+    names = {e.enterprise_id: e.name for e in Enterprise.scan()}
+    assert {names[e.enterprise_id]: int(e.staff_count) for e in Enterprise.scan()} == {names[k]: v for k, v in counts.items()}
+    for person in (crashed, raced):
+        held = [s.person_key for s in Staff.query(person.enterprise_id) if s.id_number == person.id_number]
+        assert held == [key("2", _n(person.id_number))], held
