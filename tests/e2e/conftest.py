@@ -35,6 +35,7 @@ def running():
     from local.system import System
 
     # ID numbers keyed by a ring secret, as on AWS: test_rotation_flows.py rotates it halfway through the suite
+    os.environ["PERSON_KEY_FRESH_SECONDS"] = "5"  # the processes trust the ring 5 s, not 60, so the rotation is quick
     started = System(None, demo_feeds=False, scheduler=False, api_processes=3, person_key_ring=True).start()
     _reset_clients()
     yield started

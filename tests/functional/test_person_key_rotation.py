@@ -118,9 +118,10 @@ def test_a_pass_hands_on_before_its_time_runs_out_and_a_late_write_is_caught_by_
         api, aws, login, head_login, ring, district, monkeypatch):
     monkeypatch.setattr(rotation, "PAGE", 2)
     monkeypatch.setenv("ROTATION_PIECE_SECONDS", "0")  # every page of 2 records is a piece of its own
-    monkeypatch.setenv("PERSON_KEY_SETTLE_SECONDS", "1")  # only a pass from a second later proves the end
+    monkeypatch.setenv("PERSON_KEY_FRESH_SECONDS", "0")  # pass 1 moves people 5 s after start
+    monkeypatch.setenv("PERSON_KEY_SETTLE_SECONDS", "6")  # only a pass from a second later proves the end
     cli.begin(ring)
-    for _ in range(30):  # each piece marks the next one
+    for _ in range(300):  # each piece marks the next one (or, while it may not scan yet, itself again)
         if rotation.header("2").pass_no == 2:
             break
         deliver(aws)
@@ -131,7 +132,7 @@ def test_a_pass_hands_on_before_its_time_runs_out_and_a_late_write_is_caught_by_
     late = HealthRecord(key("1", 5), "nat#late#-", kind="nat", feed_id="late", result="阴性", site="晚到点",
                         sampled_at=run.not_before)
     late.save()
-    for _ in range(20):
+    for _ in range(300):
         if rotation.header("2").status != "running":
             break
         deliver(aws)

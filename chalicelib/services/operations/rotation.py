@@ -9,7 +9,8 @@
               ─▶ the last segment of a pass ends the pass: pass 2, or done
     infra/person_key.py finish ─▶ (done only) the replaced key leaves the secret
 
-Why two passes: while the new ring reaches every warm function (keyring.FRESH_SECONDS) and a function
+Pass 1 waits until every warm function has read the new ring (keyring.fresh_seconds() and 5 s more), so
+nobody moved is looked for under the old key alone. Why two passes: until then, and while a function
 that read the old ring ends (an import or a feed may run 15 minutes), something may still be written
 under the replaced key. Pass 2 starts only after SETTLE_SECONDS, when nothing can be, and its end proves
 that every staff record and everything of theirs is under the current key. Until `finish`, lookups by ID
@@ -59,7 +60,7 @@ def _seconds(name: str, default: float) -> float:
 
 def settle_seconds() -> float:
     """The wait before the proving pass: the ring's freshness plus the longest function (15 min)."""
-    return _seconds("PERSON_KEY_SETTLE_SECONDS", keyring.FRESH_SECONDS + 15 * 60 + 60)
+    return _seconds("PERSON_KEY_SETTLE_SECONDS", keyring.fresh_seconds() + 15 * 60 + 60)
 
 
 def piece_seconds() -> float:
@@ -96,7 +97,9 @@ def start(version: str, replacing: str, *, by: str) -> KeyRotation:
     run.status, run.replacing, run.started_by, run.segments = "running", replacing, by, SEGMENTS
     run.pass_no = (found.pass_no + 1) if found is not None else 1
     run.segments_done, run.scanned, run.moved = 0, 0, 0
-    run.not_before = max(current, run.settle_until) if run.pass_no > 1 else current
+    # pass 1 moves nobody before every warm function has read the new ring (and so looks under both keys)
+    first = current + timedelta(seconds=min(settle_seconds(), keyring.fresh_seconds() + 5))
+    run.not_before = max(current, run.settle_until) if run.pass_no > 1 else first
     run.message, run.finished_at = f"第 {run.pass_no} 轮迁移中", None
     run.save()
     _begin_pass(run)
