@@ -296,12 +296,30 @@ def dynamodb_calls(logins, pages, *, also: tuple[str, ...] = ()) -> dict:
     return out
 
 
-_CLIENT_PIDS: set[int] = set()  # the bench's own client processes (pages_freeze's exporting user)
+_CLIENT_PIDS: set[int] = set()  # the bench's own client processes (`_client_process`)
+
+
+@contextlib.contextmanager
+def _client_process(wanted: bool):
+    """A process of its own for a client, as another user's browser is: pages_freeze's exporting user
+    reads each 100,000-row workbook back (1.1 s in calamine, holding the GIL), which in this process
+    stalled the probe's thread by up to 213 ms and was counted as the system's freeze. Its CPU is the
+    bench's. None when not wanted."""
+    if not wanted:
+        yield None
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pid = pool.submit(os.getpid).result()
+        _CLIENT_PIDS.add(pid)
+        try:
+            yield pool
+        finally:
+            _CLIENT_PIDS.discard(pid)
 
 
 def _descendants() -> list[tuple[int, str]]:
     """(pid, what) for this process's descendants: "api" (API processes and workers: Python children),
-    "dynamodb_local" (its JVM), "moto"."""
+    "dynamodb_local" (its JVM), "moto", "bench_clients" (`_client_process`)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -328,8 +346,10 @@ def _descendants() -> list[tuple[int, str]]:
 def _process_peaks() -> dict:
     """Peak RSS (VmHWM) of the largest API or worker process, DynamoDB Local's JVM and the moto server,
     read before the stack stops them."""
-    peaks = {"api": 0.0, "dynamodb_local": 0.0, "moto": 0.0, "bench_clients": 0.0}
+    peaks = {"api": 0.0, "dynamodb_local": 0.0, "moto": 0.0}
     for pid, what in _descendants():
+        if what not in peaks:
+            continue  # the bench's own clients
         with contextlib.suppress(OSError, StopIteration):
             line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM:"))
             peaks[what] = max(peaks[what], round(int(line.split()[1]) / 1024, 1))
@@ -410,7 +430,8 @@ def pages_freeze() -> dict:
     staff_count = int(os.environ.get("BENCH_FREEZE_STAFF", "100000"))
     api_processes = int(os.environ.get("LOCAL_API_PROCESSES", "4"))
     exporter = os.environ.get("BENCH_FREEZE_EXPORTS", "1") == "1"  # 0: the same load without the exports
-    with embedded_stack(dynamodb="local", api_processes=api_processes) as base:
+    with embedded_stack(dynamodb="local", api_processes=api_processes) as base, \
+            _client_process(exporter) as exporter_process:
         seeded = district(staff_count)
         logins = _logins(base)
         pages = _pages(seeded)
@@ -446,12 +467,6 @@ def pages_freeze() -> dict:
                 except Exception as exc:  # noqa: BLE001
                     errors.append(f"{name}: {exc!r}")
 
-        # The exporting user is another browser: its client runs in a process of its own. In this one,
-        # reading back a 100,000-row workbook (1.1 s in calamine, holding the GIL) stalled the probe's
-        # thread by up to 213 ms, and the probe counted our own parse as the system's freeze.
-        exporter_process = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        _CLIENT_PIDS.add(exporter_process.submit(os.getpid).result())  # its CPU is the bench's, not the API's
-
         def exporting() -> None:
             while not stop.is_set():
                 try:
@@ -474,8 +489,7 @@ def pages_freeze() -> dict:
         stop.set()
         for t in threads:
             t.join()
-        cpu = _cpu_seconds() - cpu
-        exporter_process.shutdown()
+        cpu = _cpu_seconds() - cpu  # while the exporting client's process still runs: its CPU is counted
         latencies = [latency for _, latency in probe]
         gaps = [b - a for (a, _), (b, _) in zip(probe, probe[1:])]
         return {"engine": "DynamoDB Local", "api_processes": api_processes, "staff": staff_count,
