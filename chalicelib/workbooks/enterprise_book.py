@@ -1,4 +1,5 @@
-"""The enterprise workbooks: the import template (下载模板) and the export (导出)."""
+"""The enterprise workbooks: the import template (下载模板) and the export (导出: what was typed as text,
+员工人数 as a number)."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -50,7 +51,7 @@ def export(rows: Iterable[dict]) -> bytes:
                 yield item["category_name"]
             else:
                 yield item[field]
-        yield str(item["staff_count"])
+        yield int(item["staff_count"] or 0)  # a number, so 员工人数 adds up in Excel
         yield (item["created_at"] or "")[:16].replace("T", " ")
 
     return write_table("企业信息", headers, (list(cells(r)) for r in rows))
