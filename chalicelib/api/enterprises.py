@@ -53,7 +53,7 @@ def export_enterprises(principal):
     rows = [enterprises.public(e, full_phone=True) for e in enterprises.list_all(principal, filters)]
     audit.record(principal, action="导出企业信息", target=filters.q or None, scope=principal_scope(principal),
                  rows=len(rows))
-    return xlsx_response(enterprise_book.export(rows), "企业信息.xlsx")
+    return xlsx_response(enterprise_book.export(rows), enterprises.export_filename(principal, filters))
 
 
 @route(bp, "POST", "/api/enterprises/delete-preview")

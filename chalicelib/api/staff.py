@@ -56,10 +56,10 @@ def import_staff(principal):
 @route(bp, "GET", "/api/staff/export")
 def export_staff(principal):
     params = query_params(bp)
+    filename, scope = staff.export_names(principal, params.get("enterprise_id", ""))
     rows = list(staff.export_rows(principal, q=params.get("q", ""), enterprise_id=params.get("enterprise_id", "")))
-    audit.record(principal, action="导出员工信息", target=params.get("q") or None,
-                 scope=params.get("enterprise_id") or "本人负责的全部企业", rows=len(rows))
-    return xlsx_response(staff_book.head_export(rows), "员工信息.xlsx")
+    audit.record(principal, action="导出员工信息", target=params.get("q") or None, scope=scope, rows=len(rows))
+    return xlsx_response(staff_book.head_export(rows), filename)
 
 
 @route(bp, "POST", "/api/staff/batch-delete")

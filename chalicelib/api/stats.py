@@ -10,7 +10,7 @@ from chalicelib.services.jobs import exports
 from chalicelib.services.stats import downloads, nat, vaccine
 from chalicelib.services.stats.common import category_name
 from chalicelib.services.registry.staff import MAX_PAGE_SIZE
-from chalicelib.workbooks import stats_book
+from chalicelib.workbooks import filenames, stats_book
 
 bp = Blueprint(__name__)
 
@@ -22,6 +22,11 @@ def _params() -> dict[str, str]:
 def _paging(params: dict) -> dict:
     return {"page": int_param(params, "page", 1, high=100_000), "page_size": int_param(params, "page_size", 20,
                                                                                         high=MAX_PAGE_SIZE)}
+
+
+def _filename(principal, table: dict, what: str) -> str:
+    """快递物流核酸检测情况（南沙街，2026-12-08）.xlsx: the table's category, the caller's town, today."""
+    return filenames.dated(f"{table['category_name']}{what}", filenames.where(principal.town))
 
 
 def _nat_args(params: dict) -> dict:
@@ -46,7 +51,7 @@ def nat_export(principal):
     table = nat.table(principal, **_nat_args(_params()))
     audit.record(principal, action="导出核酸数据统计", scope=f"{table['category_name']} {table['start'][:16]} - {table['end'][:16]}",
                  rows=len(table["rows"]))
-    return xlsx_response(stats_book.nat_table(table), "核酸检测情况.xlsx")
+    return xlsx_response(stats_book.nat_table(table), _filename(principal, table, "核酸检测情况"))
 
 
 @route(bp, "POST", "/api/stats/nat/people/export")
@@ -71,7 +76,7 @@ def vaccine_export(principal):
     category = _params().get("category", "")
     table = vaccine.table(principal, category=category)
     audit.record(principal, action="导出疫苗数据统计", scope=category_name(category), rows=len(table["rows"]))
-    return xlsx_response(stats_book.vaccine_table(table), "疫苗接种情况.xlsx")
+    return xlsx_response(stats_book.vaccine_table(table), _filename(principal, table, "疫苗接种情况"))
 
 
 @route(bp, "POST", "/api/stats/vaccine/people/export")

@@ -1,5 +1,6 @@
 """The staff workbooks: the import template (§2.2.3), the head's export (§2.2.6) and the ledger export
-(§2.3), with the seed's columns in the seed's order. Every cell is text (writer.write_table)."""
+(§2.3), with the seed's columns in the seed's order, and the people behind a statistics number (§2.4.1)
+with the columns their dialog shows. What was typed is text, counts are numbers (writer.write_table)."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -14,6 +15,10 @@ REQUIRED = {"姓名", "身份证号码", "手机号码", "人员类别", "居住
 HEAD_EXPORT = ("项目名称", "姓名", "身份证号码", "手机号码", "人员类别", "居住地址", "居住类型",
                "最近一次核酸采样时间", "最近一次核酸检测结果", "第一针疫苗接种时间", "第二针疫苗接种时间",
                "第三针疫苗接种时间", "企业名称")
+# 点击数字查看下载人员详情 (§2.4.1): the drill-down dialog's columns (console StatsPeopleDialog.vue), in full
+STATS_PEOPLE = ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "人员类别")
+NAT_PEOPLE = (*STATS_PEOPLE, "最近一次核酸检测结果", "最近一次核酸采样时间", "期间检测次数")
+VACCINE_PEOPLE = (*STATS_PEOPLE, "第一针疫苗接种时间", "第二针疫苗接种时间", "第三针疫苗接种时间")
 LEDGER_EXPORT = ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "负责人姓名", "负责人电话", "居住地址",
                  "最近一次核酸检测结果", "最近一次核酸检测时间", "第一针疫苗接种时间", "第二针疫苗接种时间",
                  "第三针疫苗接种时间")
@@ -83,6 +88,23 @@ def ledger_export(rows: Iterable[dict]) -> bytes:
         h = item["health"]
         return [item["enterprise_name"], item["name"], item["town"], item["phone"], item["id_number"],
                 item["head_name"], item["head_phone"], item["address"], h["last_result"] or "",
-                _time(h["last_tested_at"] or h["last_sampled_at"]), _day(h["dose1_at"]), _day(h["dose2_at"]), _day(h["dose3_at"])]
+                # 最近一次核酸检测时间 is the sampling time, as everywhere (the statistics count by it), never
+                # the result time
+                _time(h["last_sampled_at"]), _day(h["dose1_at"]), _day(h["dose2_at"]), _day(h["dose3_at"])]
 
     return write_table("哨点人员", LEDGER_EXPORT, (cells(r) for r in rows))
+
+
+def stats_people(kind: str, rows: Iterable[dict]) -> bytes:
+    """The people one number of 核酸数据统计 (`kind` "nat": with the samples each had in the period) or
+    疫苗数据统计 ("vaccine") counts, as the dialog lists them."""
+    def cells(item: dict):
+        h = item["health"]
+        first = [item["enterprise_name"], item["name"], item["town"], item["phone"], item["id_number"],
+                 item["person_category"]]
+        if kind == "nat":
+            return [*first, h["last_result"] or "", _time(h["last_sampled_at"]), int(item.get("samples") or 0)]
+        return [*first, _day(h["dose1_at"]), _day(h["dose2_at"]), _day(h["dose3_at"])]
+
+    return write_table("人员明细", NAT_PEOPLE if kind == "nat" else VACCINE_PEOPLE, (cells(r) for r in rows),
+                       widths=(30, 10, 10, 14, 22, 10, *((12, 18, 12) if kind == "nat" else (18, 18, 18))))

@@ -41,7 +41,9 @@ STATUS_LABELS = {"queued": "排队中", "running": "生成中", "done": "已生�
 
 @dataclass(frozen=True)
 class Export:
-    filename: str  # what the browser saves it as
+    # what the browser saves it as: a fixed name, or one made from the request when it is queued, e.g.
+    # lambda principal, params: filenames.dated(f"{name}台账", filenames.where(principal.town, params["town"]))
+    filename: str | Callable[[Principal, dict], str]
     action: str  # the audit log's action when the file is handed out
     build: Callable[[Principal, dict], tuple[bytes, int]]  # (workbook, rows)
     scope: Callable[[Principal, dict], str]  # the audit log's 范围
@@ -58,8 +60,10 @@ def start(principal: Principal, kind: str, params: dict[str, str]) -> ImportJob:
     """Queue one export; the caller has checked that `params` are in the principal's scope."""
     job_id = uuid.uuid4().hex
     created = now()
+    named = _kinds[kind].filename
+    filename = named(principal, params) if callable(named) else named  # named now: the day it was asked for
     job = ImportJob(job_id, kind=f"export:{kind}", owner=principal.id, owner_role=principal.role,
-                    filename=_kinds[kind].filename, object_key=f"{PREFIX}{job_id}.json",
+                    filename=filename, object_key=f"{PREFIX}{job_id}.json",
                     params=json.dumps(params, ensure_ascii=False), created_at=created,
                     expires_at=created + KEEP_JOBS)
     job.save()  # before the object exists, so the event always finds its job

@@ -27,6 +27,7 @@ from chalicelib.services.registry.enterprise_schema import EnterpriseIn, parse_e
 from chalicelib.access.policy import READERS, WRITERS, require
 from chalicelib.store.models import Enterprise, Staff, UniqueKey
 from chalicelib.store.values import condition_failed, plain, scope_key
+from chalicelib.workbooks import filenames
 
 MAX_PAGE_SIZE = 500
 
@@ -209,6 +210,15 @@ def list_all(principal: Principal, filters: Filters) -> list[Enterprise]:
     items = [e for e in _scoped(principal, filters) if _matches(e, filters)]
     items.sort(key=lambda e: (e.created_at, e.enterprise_id), reverse=True)
     return items
+
+
+def export_filename(principal: Principal, filters: Filters) -> str:
+    """快递物流企业信息（南沙街，2026-12-08）.xlsx: the category chosen (or a bureau's one category), the town
+    chosen or the caller's own, today."""
+    category = catalog.category(filters.category) if filters.category else None
+    if category is None and principal.role == "bureau" and len(principal.categories) == 1:
+        category = catalog.category(principal.categories[0])
+    return filenames.dated(f"{category.name if category else ''}企业信息", filenames.where(principal.town, filters.town))
 
 
 def delete_preview(principal: Principal, ids: list[str]) -> dict:

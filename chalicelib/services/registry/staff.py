@@ -34,6 +34,7 @@ from chalicelib.services.common import keyring
 from chalicelib.services.registry.staff_schema import StaffIn, missing_enterprise, parse_staff
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import condition_failed, plain, scope_key
+from chalicelib.workbooks import filenames
 
 MAX_PAGE_SIZE = 500
 NARROW = ["enterprise_id", "person_key", "created_at", "name", "phone", "id_number"]
@@ -229,6 +230,18 @@ def export_rows(principal: Principal, *, q: str, enterprise_id: str) -> Iterator
         people = [p for p in Staff.query(eid) if wanted is None or matches(p, wanted)]
         people.sort(key=lambda p: p.created_at, reverse=True)
         yield from with_health(people, owned, full=True)
+
+
+def export_names(principal: Principal, enterprise_id: str) -> tuple[str, str]:
+    """导出全部's file name (快递物流员工信息（南沙速递营业部，2026-12-08）.xlsx; a head of several categories
+    who chose none: 员工信息（全部企业，…）) and its scope in words for the audit log."""
+    owned = own_enterprises(principal)
+    targets = [owned[e] for e in head_targets(owned, enterprise_id)]
+    whose = targets[0].name if len(targets) == 1 else "全部企业"
+    kinds = {t.category for t in targets}
+    category = catalog.category(next(iter(kinds))) if len(kinds) == 1 else None
+    return (filenames.dated(f"{category.name if category else ''}员工信息", whose),
+            targets[0].name if enterprise_id else "本人负责的全部企业")
 
 
 # ---------------------------------------------------------------------------------------------------

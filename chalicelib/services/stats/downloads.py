@@ -1,5 +1,7 @@
-"""The drill-down lists as workbooks with full values (the ledger's export layout), built as export
-jobs (services/jobs/exports.py): a number may count a whole district's people."""
+"""The drill-down lists as workbooks with full values and the columns their dialog shows (企业名称 … 人员类别,
+then the NAT or vaccination columns; 主体数量's enterprises in 企业信息采集's export layout), built as export
+jobs (services/jobs/exports.py): a number may count a whole district's people. Each file is named by what
+it lists, whose and the day (快递物流未核酸检测人数明细（南沙街，2026-12-08）.xlsx)."""
 from __future__ import annotations
 
 from chalicelib.services.identity.auth import Principal
@@ -7,7 +9,7 @@ from chalicelib.services.jobs import exports
 from chalicelib.services.stats import common, nat, vaccine
 from chalicelib.services.registry import enterprises
 from chalicelib.store.models import Enterprise
-from chalicelib.workbooks import enterprise_book, staff_book
+from chalicelib.workbooks import enterprise_book, filenames, staff_book
 
 NAT_KEYS = ("category", "start", "end", "town", "person_category", "measure")
 VACCINE_KEYS = ("category", "town", "measure")
@@ -31,14 +33,14 @@ def _only(params: dict, keys) -> dict:
     return {k: params.get(k, "") for k in keys}
 
 
-def _everyone(selected, extra=None) -> tuple[bytes, int]:
+def _everyone(kind: str, selected, extra=None) -> tuple[bytes, int]:
     size = max(1, sum(int(mask.sum()) for _, mask in selected))
     rows, _ = common.page_of(selected, page=1, page_size=size, extra=extra, full=True)
-    return staff_book.ledger_export(rows), len(rows)
+    return staff_book.stats_people(kind, rows), len(rows)
 
 
 def _build_nat(principal: Principal, params: dict) -> tuple[bytes, int]:
-    return _everyone(*nat.selection(principal, **_only(params, NAT_KEYS)))
+    return _everyone("nat", *nat.selection(principal, **_only(params, NAT_KEYS)))
 
 
 def _build_vaccine(principal: Principal, params: dict) -> tuple[bytes, int]:
@@ -48,7 +50,7 @@ def _build_vaccine(principal: Principal, params: dict) -> tuple[bytes, int]:
         found = Enterprise.batch_get(ids) if ids else []
         rows = [enterprises.public(e, full_phone=True) for e in found]
         return enterprise_book.export(rows), len(rows)
-    return _everyone(vaccine.selection(principal, **args))
+    return _everyone("vaccine", vaccine.selection(principal, **args))
 
 
 def _scope(labels: dict):
@@ -58,7 +60,16 @@ def _scope(labels: dict):
     return scope
 
 
-exports.register("stats-nat", exports.Export(filename="核酸统计人员明细.xlsx", action="导出核酸统计人员明细",
+def _filename(labels: dict):
+    def name(principal: Principal, params: dict) -> str:
+        title = f"{common.category_name(params.get('category', ''))}{labels.get(params.get('measure', ''), '')}明细"
+        return filenames.dated(title, filenames.where(principal.town, params.get("town", "")),
+                               params.get("person_category", ""))
+    return name
+
+
+exports.register("stats-nat", exports.Export(filename=_filename(nat.MEASURE_LABELS), action="导出核酸统计人员明细",
                                              build=_build_nat, scope=_scope(nat.MEASURE_LABELS)))
-exports.register("stats-vaccine", exports.Export(filename="疫苗统计人员明细.xlsx", action="导出疫苗统计人员明细",
-                                                 build=_build_vaccine, scope=_scope(vaccine.MEASURE_LABELS)))
+exports.register("stats-vaccine", exports.Export(filename=_filename(vaccine.MEASURE_LABELS),
+                                                 action="导出疫苗统计人员明细", build=_build_vaccine,
+                                                 scope=_scope(vaccine.MEASURE_LABELS)))

@@ -18,7 +18,7 @@ from chalicelib.services.jobs import exports
 from chalicelib.access.policy import OFFICIALS, require
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.store.values import scope_key
-from chalicelib.workbooks import staff_book
+from chalicelib.workbooks import filenames, staff_book
 
 ROLES = OFFICIALS
 
@@ -91,7 +91,9 @@ def _build_export(principal: Principal, params: dict) -> tuple[bytes, int]:
 
 
 exports.register("ledger", exports.Export(
-    filename="哨点人员台账.xlsx", action="导出哨点人员台账", build=_build_export,
+    filename=lambda principal, params: filenames.dated(f"{category_name(params.get('category', ''))}台账",
+                                                      filenames.where(principal.town, params.get("town", ""))),
+    action="导出哨点人员台账", build=_build_export,
     scope=lambda principal, params: scope_label(principal, params.get("category", ""), params.get("town", ""))))
 
 
