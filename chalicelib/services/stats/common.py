@@ -11,7 +11,7 @@ from chalicelib.access.policy import OFFICIALS, require
 from chalicelib.access.scope import ALL_CATEGORIES
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.rules import catalog
-from chalicelib.rules.clock import SHANGHAI, local_day, now
+from chalicelib.rules.clock import SHANGHAI, iso, local_day, now
 from chalicelib.rules.feeds import KEEP_DAYS
 from chalicelib.services.health import roster
 from chalicelib.services.identity.auth import Principal
@@ -38,6 +38,14 @@ def category_name(category: str) -> str:
         return "全部类别"
     found = catalog.category(category)
     return found.name if found else category
+
+
+def as_of(parts: list[roster.Part], current: datetime) -> str:
+    """统计时间 / 数据截至: when the newest data the table shows was read — the latest roster build among its
+    partitions. Every write marks its partition for a rebuild (services/health/roster.py), so a file built
+    earlier had no write since and is as current as the newest one; the oldest build (which this used to
+    show) stayed put while a registration changed the table, because only its own town's file is rebuilt."""
+    return iso(max((p.built_at for p in parts), default=current))
 
 
 def towns_of(parts: list[roster.Part]) -> list[str]:

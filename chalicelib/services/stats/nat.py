@@ -93,7 +93,7 @@ def compute(parts: list[roster.Part], span: common.Period, current: datetime) ->
         total = [a + b for a, b in zip(total, sums)]
         children = [_row(town, name, *groups[name]) for name in _category_order(groups)]
         rows.append({**_row(town, None, *sums), "children": children})
-    return {"start": iso(span.start), "end": iso(span.end), "as_of": iso(min((p.built_at for p in parts), default=current)),
+    return {"start": iso(span.start), "end": iso(span.end), "as_of": common.as_of(parts, current),
             "rows": rows, "total": _row("合计", None, *total), "daily": daily(parts, current)}
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from chalicelib.errors import ValidationError
 from chalicelib.rules import vaccines
-from chalicelib.rules.clock import iso, local_day, now
+from chalicelib.rules.clock import local_day, now
 from chalicelib.services.health import roster
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.stats import common
@@ -70,7 +70,7 @@ def compute(parts: list[roster.Part], current: datetime) -> dict:
     total = _row("合计", sum(r["enterprises"] for r in rows), sum(r["staff"] for r in rows),
                  [sum(r["doses"][d]["eligible"] for r in rows) for d in range(3)],
                  [sum(r["doses"][d]["vaccinated"] for r in rows) for d in range(3)])
-    return {"as_of": iso(min((p.built_at for p in parts), default=current)), "rows": rows, "total": total,
+    return {"as_of": common.as_of(parts, current), "rows": rows, "total": total,
             "unknown_products": [{"product": name, "people": n} for name, n in sorted(unknown.items())]}
 
 
