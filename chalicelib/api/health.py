@@ -66,7 +66,8 @@ def upload_feed(principal):
 
     key = feeds.upload(query_params(bp).get("kind", ""), unquote(request.headers.get("x-filename", "")),
                        request.raw_body or b"")
-    audit.record(principal, action="上传数据文件", target=key.rsplit("/", 1)[-1], scope=key.split("/")[1])
+    kind = key.split("/")[1]
+    audit.record(principal, action="上传数据文件", target=key.rsplit("/", 1)[-1], scope=feeds.KIND_LABELS.get(kind, kind))
     return json_response({"object_key": key}, 202)
 
 
@@ -79,7 +80,9 @@ def list_dead_letters(principal):
 def retry_dead_letter(principal):
     body = json_body(bp)
     answer = dead_letters.retry(str(body.get("queue") or ""), str(body.get("id") or ""))
-    audit.record(principal, action="重试失败消息", target=str(body.get("id") or ""), scope=str(body.get("queue") or ""))
+    queue = str(body.get("queue") or "")
+    audit.record(principal, action="重试失败消息", target=str(body.get("id") or ""),
+                 scope=dead_letters.QUEUES.get(queue, queue))
     return answer
 
 
