@@ -160,6 +160,29 @@ def test_export_is_full_and_audited(api, login, make_enterprise):
     assert api.get("/api/audit", token=login("nanshajie"))[0] == 403
 
 
+def test_the_export_writes_counts_as_numbers_and_is_named_by_scope_and_day(api, login, make_enterprise, head_login):
+    """Issue 22: 员工人数 was text, so Excel's SUM gave 0; every export was 企业信息.xlsx."""
+    from tests.functional.test_staff import disposition, download, person, today
+
+    first = make_enterprise(name="=1+1")
+    make_enterprise(name="乙")
+    token = head_login("13800138000")
+    for n in (1, 2):
+        assert api.post("/api/staff", token=token, body=person(first["id"], n))[0] == 201
+    response = download(api, "/api/enterprises/export", login("nanshajie"))
+    assert disposition(response) == f"企业信息（南沙街，{today()}）.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(response.body)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    counted = rows[0].index("员工人数") + 1
+    assert sorted(sheet.cell(r, counted).value for r in (2, 3)) == [0, 2]
+    assert {sheet.cell(r, counted).data_type for r in (2, 3)} == {"n"}  # numbers: SUM adds them
+    assert {sheet.cell(r, 2).data_type for r in (2, 3)} == {"s"}  # what a person typed stays text, never a formula
+    response = download(api, "/api/enterprises/export?category=express&town=黄阁镇", login("admin"))
+    assert disposition(response) == f"快递物流企业信息（黄阁镇，{today()}）.xlsx"
+    response = download(api, "/api/enterprises/export", login("youzheng"))
+    assert disposition(response) == f"快递物流企业信息（全区，{today()}）.xlsx"
+
+
 def test_detail_view_is_audited(api, login, make_enterprise):
     ent = make_enterprise()
     api.get(f"/api/enterprises/{ent['id']}", token=login("zhuanban"))

@@ -236,3 +236,40 @@ def test_a_workbook_too_large_to_read_whole_is_quarantined_asking_for_csv(api, a
     feed(aws)
     report = feed_files(api, login, "vaccine")[0]
     assert report["status"] == "quarantined" and "请导出为 CSV" in report["message"], report
+
+
+def test_the_ledger_and_its_export_give_the_sampling_time_as_the_nat_time(api, aws, login, people):
+    """Issue 22 (one time): 最近一次核酸检测时间 is when the sample was taken, as the statistics count it
+    ("核酸检测统计以核酸采样时间为准") and the head's list and the pushed Excel print it; the ledger's
+    export printed the result time, hours later."""
+    from tests.functional.importing import export
+
+    sampled, tested = stamp(30), stamp(20)
+    drop("feeds/nat/one-time.csv", (NAT_HEADER + f"{id_number(1)},甲,{sampled},{tested},阴性,A点\n").encode())
+    feed(aws)
+    job, data = export(api, aws, login("nanshajie"), "/api/ledger/export?category=express")
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    column = rows[0].index("最近一次核酸检测时间")
+    assert next(r for r in rows if r[1] == "甲")[column] == sampled[:16]
+    staff = list(openpyxl.load_workbook(io.BytesIO(api.get("/api/staff/export", token=people[0])[1])).active
+                 .iter_rows(values_only=True))
+    assert next(r for r in staff if r[1] == "甲")[staff[0].index("最近一次核酸采样时间")] == sampled[:16]
+
+
+def test_a_feed_upload_is_logged_with_its_kind_in_words_and_old_entries_read_so_too(api, aws, login, people):
+    """Issue 22: 操作日志's 范围 showed the code `nat` for an upload (and `imports` for a retried dead letter)."""
+    from urllib.parse import quote
+
+    from chalicelib.services.identity import audit
+
+    admin = login("admin")
+    status, _ = api.call("POST", "/api/feeds/upload?kind=vaccine", token=admin, raw=b"x",
+                         headers={"Content-Type": "text/csv", "X-Filename": quote("疫苗.csv")})
+    assert status == 202
+    audit.record(None, actor="admin", role="admin", action="上传数据文件", target="old.csv", scope="nat")  # as stored before
+    audit.record(None, actor="admin", role="admin", action="重试失败消息", target="m1", scope="imports")
+    entries = api.get("/api/audit", token=admin)[1]["items"]
+    scopes = {(e["action"], e["target"]): e["scope"] for e in entries}
+    assert next(e["scope"] for e in entries if e["target"].endswith("疫苗.csv")) == "疫苗接种"
+    assert scopes[("上传数据文件", "old.csv")] == "核酸检测"
+    assert scopes[("重试失败消息", "m1")] == "工作簿导入"

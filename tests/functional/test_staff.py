@@ -14,6 +14,28 @@ HEAD = "13800138000"
 OTHER_HEAD = "13900139000"
 
 
+def today() -> str:
+    """The Asia/Shanghai day export file names carry."""
+    from chalicelib.rules.clock import local_day, now
+
+    return local_day(now()).isoformat()
+
+
+def download(api, path, token):
+    """A direct download as the page asks for it (its type in Accept)."""
+    return api.client.http.get(path, headers={
+        "Authorization": f"Bearer {token}", "Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+
+
+def disposition(response) -> str:
+    """The file name a download's Content-Disposition gives the browser."""
+    from urllib.parse import unquote
+
+    assert response.status_code == 200, response.body
+    header = {k.lower(): v for k, v in response.headers.items()}["content-disposition"]
+    return unquote(header.split("filename*=UTF-8''", 1)[1])
+
+
 def id_number(seq: int, born: str = "19900101", area: str = "440115") -> str:
     return compose(born, seq, area)
 
@@ -168,6 +190,18 @@ def test_export_all_has_the_seed_columns_in_full_and_is_audited(api, district, h
     assert any(e["action"] == "导出员工信息" and e["rows"] == 1 and e["actor"] == "138****8000" for e in events)
 
 
+def test_the_staff_export_is_named_by_enterprise_and_day_and_logged_with_its_name(api, district, head_login, login):
+    """Issue 22: every head's export was 员工信息.xlsx, and 操作日志 showed the enterprise's internal id."""
+    token = head_login(HEAD)
+    api.post("/api/staff", token=token, body=person(district["express"]["id"]))
+    response = download(api, f"/api/staff/export?enterprise_id={district['express']['id']}", token)
+    assert disposition(response) == f"快递物流员工信息（南沙速递营业部，{today()}）.xlsx"
+    response = download(api, "/api/staff/export", token)
+    assert disposition(response) == f"员工信息（全部企业，{today()}）.xlsx"  # two enterprises of two categories
+    scopes = [e["scope"] for e in api.get("/api/audit?action=导出员工信息", token=login("admin"))[1]["items"]]
+    assert scopes == ["本人负责的全部企业", "南沙速递营业部"]
+
+
 def test_template_is_text_formatted_with_the_heads_enterprises(api, district, head_login):
     status, data = api.get("/api/staff/template", token=head_login(HEAD))
     book = openpyxl.load_workbook(io.BytesIO(data))
@@ -225,7 +259,8 @@ def test_ledger_masks_lists_and_shows_full_detail_audited(api, login, registered
 def test_ledger_export_is_full_and_audited_with_scope_and_rows(api, aws, login, registered):
     token = login("nanshajie")
     job, data = export(api, aws, token, "/api/ledger/export?category=express")
-    assert (job["status"], job["rows"], job["filename"]) == ("done", 2, "哨点人员台账.xlsx"), job
+    # named by what, whose and which day (issue 22), not 哨点人员台账.xlsx for every category and scope
+    assert (job["status"], job["rows"], job["filename"]) == ("done", 2, f"快递物流台账（南沙街，{today()}）.xlsx"), job
     rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert rows[0][:8] == ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "负责人姓名", "负责人电话", "居住地址")
     assert len(rows) == 3 and {r[4] for r in rows[1:]} == {id_number(1), id_number(3)}

@@ -266,3 +266,77 @@ def test_the_enterprises_behind_a_number_download_as_the_enterprise_list(api, aw
     rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert job["rows"] == 1 and any("南沙快递一号" in r for r in rows[1:]) and HEAD in str(rows[1])
     assert not any("黄阁快递一号" in r for r in rows)  # another town's
+
+
+NAT_PEOPLE = ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "人员类别", "最近一次核酸检测结果",
+              "最近一次核酸采样时间", "期间检测次数")
+VACCINE_PEOPLE = ("企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "人员类别", "第一针疫苗接种时间",
+                  "第二针疫苗接种时间", "第三针疫苗接种时间")
+
+
+def test_a_drill_down_downloads_what_its_screen_shows_named_by_scope_and_day(api, aws, login, make_enterprise,
+                                                                           head_login):
+    """Issue 22: the download had the ledger's 13 columns (no 人员类别, no 期间检测次数, the result time where
+    the screen shows the sampling time) and every file was 核酸统计人员明细.xlsx."""
+    from tests.functional.test_staff import disposition, download, today
+
+    ent = make_enterprise(name="南沙快递", town="南沙街", category="express", head_phone=HEAD)
+    token = head_login(HEAD)
+    assert api.post("/api/staff", token=token, body={
+        "enterprise_id": ent["id"], "name": cn(0), "person_category": "管理人员", "phone": "13700000000",
+        "id_number": seed_id(0), "residence_type": "自行租住", "address": "广州市南沙区进港大道1号"})[0] == 201
+    day = _day()
+    drop("feeds/nat/twice.csv", (NAT_HEADER + f"{seed_id(0)},甲,{_at(day, '08:00:00')},{_at(day, '20:00:00')},阴性,A\n"
+                                 f"{seed_id(0)},甲,{_at(day, '09:30:00')},{_at(day, '21:00:00')},阴性,B\n").encode())
+    drop("feeds/vaccine/one.csv", (VACCINE_HEADER + f"{seed_id(0)},甲,2,{_ago(200)},北京科兴,X\n").encode())
+    feed(aws)
+    deliver(aws)
+    officer = login("nanshajie")
+    period = f"category=express&start={day:%Y-%m-%d}T00:00&end={day:%Y-%m-%d}T23:59"
+    shown = api.get(f"/api/stats/nat/people?{period}&measure=tested", token=officer)[1]["items"][0]
+    assert shown["samples"] == 2 and shown["person_category"] == "管理人员"
+
+    job, data = export(api, aws, officer, f"/api/stats/nat/people/export?{period}&town=南沙街&measure=tested")
+    assert job["filename"] == f"快递物流核酸检测人数明细（南沙街，{today()}）.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == NAT_PEOPLE
+    assert rows[1] == ("南沙快递", cn(0), "南沙街", "13700000000", seed_id(0), "管理人员", "阴性",
+                       _at(day, "09:30"), 2)  # the latest sample's time, full values, the count a number
+    assert sheet.cell(2, 9).data_type == "n"
+
+    job, data = export(api, aws, officer, "/api/stats/vaccine/people/export?category=express&measure=dose2_vaccinated")
+    assert job["filename"] == f"快递物流第二针接种人数明细（南沙街，{today()}）.xlsx"
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows[0] == VACCINE_PEOPLE
+    assert rows[1][5:] == ("管理人员", "已接种（日期不详）", _ago(200), None)
+    job, _ = export(api, aws, login("admin"), "/api/stats/vaccine/people/export?category=express&measure=enterprises")
+    assert job["filename"] == f"快递物流主体数量明细（全区，{today()}）.xlsx"
+
+    for path, name in ((f"/api/stats/nat/export?{period}", "快递物流核酸检测情况"),
+                       ("/api/stats/vaccine/export?category=express", "快递物流疫苗接种情况")):
+        assert disposition(download(api, path, officer)) == f"{name}（南沙街，{today()}）.xlsx"
+
+
+def test_the_statistics_time_is_that_of_the_newest_data_the_table_shows(api, aws, login, make_enterprise, head_login):
+    """Issue 22: 统计时间 stayed put after a registration changed the table. The table is computed from one
+    roster file per town; a registration rebuilds its town's file only, and as_of was the OLDEST file's
+    time — the unchanged towns' — so the number moved and its time did not."""
+    import time
+    from datetime import datetime
+
+    ents = {town: make_enterprise(name=f"{town}快递", town=town, category="express", head_phone=HEAD)
+            for town in ("南沙街", "黄阁镇")}
+    deliver(aws)
+    bureau = login("youzheng")
+    before = api.get("/api/stats/vaccine?category=express", token=bureau)[1]
+    time.sleep(1.1)  # the roster's times are to the second
+    assert api.post("/api/staff", token=head_login(HEAD), body={
+        "enterprise_id": ents["南沙街"]["id"], "name": cn(1), "person_category": "一线人员", "phone": "13700000001",
+        "id_number": seed_id(1), "residence_type": "自行租住", "address": "广州市南沙区进港大道1号"})[0] == 201
+    deliver(aws)
+    after = api.get("/api/stats/vaccine?category=express", token=bureau)[1]
+    assert after["total"]["staff"] == before["total"]["staff"] + 1
+    assert datetime.fromisoformat(after["as_of"]) > datetime.fromisoformat(before["as_of"])
+    nat = _nat(api, bureau, local_day(now()))
+    assert nat["as_of"] == after["as_of"]
