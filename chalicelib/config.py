@@ -24,6 +24,7 @@ class Settings:
     sms_daily_limit: int  # SMS codes the whole system sends a day (each costs money)
     import_writers: int  # parallel DynamoDB writes in an import (moto's server is not thread-safe: 1)
     roster_fresh_seconds: float  # how long a warm function trusts its roster files (services/health/roster.py)
+    console_url: str  # the console's public address: the 详情 link of every 粤政易 card
 
     @property
     def is_local(self) -> bool:
@@ -45,12 +46,13 @@ def settings() -> Settings:
         env.get("IMPORT_WRITERS", "8"),
         env.get("SMS_DAILY_LIMIT", "5000"),
         env.get("ROSTER_FRESH_SECONDS", "5"),
+        env.get("CONSOLE_URL", "http://127.0.0.1:8000/"),
     )
 
 
 @lru_cache(maxsize=8)
 def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, days, max_upload,
-           writers, sms_daily, roster_fresh) -> Settings:
+           writers, sms_daily, roster_fresh, console_url) -> Settings:
     if not secret:
         if stage not in ("local", "test"):
             raise RuntimeError("APP_SECRET must be set outside the local and test stages")
@@ -71,4 +73,5 @@ def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, 
         import_writers=max(1, int(writers)),
         sms_daily_limit=int(sms_daily),
         roster_fresh_seconds=float(roster_fresh),
+        console_url=console_url,
     )

@@ -19,14 +19,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 MAX_MEDIA = 20 * 1024 * 1024
+DEMO_NAMES = {"zhuanban": "专班值班", "youzheng": "邮政管理局值班", "zhujian": "住建局值班", "shijian": "市场监管局值班",
+              "nanshajie": "南沙街值班", "huangge": "黄阁镇值班", "yunwei": "运维值班"}
 TEXT_LIMIT = 2048
 
 
 class WeComStandIn:
     def __init__(self, *, corpid: str = "local-corp", secret: str = "local-secret", agentid: int = 1000002,
-                 members: tuple[str, ...] = ("zhuanban", "youzheng", "zhujian", "shijian", "nanshajie", "huangge")):
+                 members: tuple[str, ...] = ("zhuanban", "youzheng", "zhujian", "shijian", "nanshajie", "huangge", "yunwei")):
         self.corpid, self.secret, self.agentid = corpid, secret, agentid
         self.members = set(members)
+        self.names = dict(DEMO_NAMES)
         self.tokens: dict[str, float] = {}
         self.media: dict[str, dict] = {}
         self.outbox: list[dict] = []
@@ -80,6 +83,16 @@ class WeComStandIn:
         with self.lock:
             self.media[media_id] = {"filename": filename, "data": data, "at": time.time()}
         return {"errcode": 0, "errmsg": "ok", "type": "file", "media_id": media_id, "created_at": str(int(time.time()))}
+
+    def user(self, query: dict) -> dict:
+        """user/get: a member's card, or 60111 for a userid the directory does not have."""
+        error = self._token_error(query)
+        if error:
+            return error
+        user = query.get("userid", "")
+        if user not in self.members:
+            return {"errcode": 60111, "errmsg": f"userid not found: {user}"}
+        return {"errcode": 0, "errmsg": "ok", "userid": user, "name": self.names.get(user, user), "status": 1}
 
     def send(self, query: dict, body: dict) -> dict:
         error = self._token_error(query)
@@ -162,10 +175,11 @@ class WeComStandIn:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if url.path == "/cgi-bin/gettoken":
                     return self._answer(url.path, lambda: stand_in.gettoken(query))
-                if url.path == "/_outbox":
+                if url.path == "/cgi-bin/user/get":
+                    return self._answer(url.path, lambda: stand_in.user(query))
+                if url.path == "/_outbox":  # every message as it arrived: the card's text, the file's name
                     with stand_in.lock:
-                        items = [{k: v for k, v in m.items() if k != "body"} | {"msgtype": m["msgtype"]}
-                                 for m in stand_in.outbox]
+                        items = list(stand_in.outbox)
                     return self._reply({"items": items})
                 return self._reply({"errcode": 404, "errmsg": "not found"}, 404)
 

@@ -17,7 +17,9 @@ WRITERS = ("admin", "bureau", "town")  # register enterprises
 OFFICIALS = ("admin", "bureau", "town", "taskforce")  # read the ledger (专班 reads, never writes)
 HEADS = ("head",)
 READERS = (*OFFICIALS, "head")
-PUSH_READERS = ("admin", "taskforce", "bureau")  # 推送记录: who sends (运维), who receives the summary, who configures
+PUSH_READERS = ("admin", "taskforce", "bureau", "town")  # 推送记录: who sends (运维), who receives the summary,
+# who configures, and every recipient its own messages (Scope.sees_push)
+CONFIGURERS = ("admin", "bureau")  # 告警设置: 运维 and the supervising bureau (which: Scope.configures)
 
 ROUTES: dict[tuple[str, str], object] = {
     ("POST", "/api/auth/login"): PUBLIC,
@@ -71,7 +73,11 @@ ROUTES: dict[tuple[str, str], object] = {
     ("POST", "/api/ledger/export"): OFFICIALS,
     ("GET", "/api/exports/{export_id}"): SIGNED_IN,
     ("GET", "/api/alerts/settings/{category}"): OFFICIALS,
-    ("PUT", "/api/alerts/settings/{category}"): ("admin", "bureau"),  # which bureau: Scope.configures
+    ("PUT", "/api/alerts/settings/{category}"): CONFIGURERS,  # which bureau: Scope.configures
+    ("GET", "/api/alerts/recipients/options"): CONFIGURERS,  # accounts that carry a 粤政易 userid
+    ("POST", "/api/alerts/recipients/test"): CONFIGURERS,  # 发送测试消息
+    ("GET", "/api/alerts/ops-recipients"): ADMIN,  # 运维's own recipients: lists nobody else receives
+    ("PUT", "/api/alerts/ops-recipients"): ADMIN,
     ("GET", "/api/alerts/runs"): OFFICIALS,  # each caller's own parts (Scope.sees_part)
     ("GET", "/api/alerts/runs/{day}"): OFFICIALS,
     ("GET", "/api/alerts/runs/{day}/people"): OFFICIALS,
@@ -79,6 +85,7 @@ ROUTES: dict[tuple[str, str], object] = {
     ("POST", "/api/alerts/runs/{day}/start"): ADMIN,
     ("GET", "/api/alerts/pushes"): PUSH_READERS,  # a bureau: its categories' lists (Scope.sees_push)
     ("POST", "/api/alerts/pushes/{day}/start"): ADMIN,
+    ("POST", "/api/alerts/pushes/{day}/corrections"): ADMIN,  # 推送更正名单 after a re-run
     ("POST", "/api/alerts/pushes/{day}/retry"): ADMIN,
     ("POST", "/api/alerts/pushes/{day}/resolve"): ADMIN,
     ("GET", "/api/alerts/pushes/{day}/attachment"): PUSH_READERS,

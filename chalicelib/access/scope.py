@@ -26,6 +26,7 @@ class Scope:
     subject: str  # username, or the head's phone
     town: str | None = None
     categories: frozenset[str] = frozenset()
+    wecom_user: str | None = None  # the account's 粤政易 userid: the messages sent to it are the caller's
 
     # --- who the caller is ------------------------------------------------------------------------
     def is_subject(self, *, role: str, subject: str) -> bool:
@@ -36,6 +37,11 @@ class Scope:
     @property
     def district_wide(self) -> bool:
         return self.role in DISTRICT_READERS
+
+    @property
+    def operates(self) -> bool:
+        """运维: runs the night and the push again, sends corrections, keeps 运维's own recipients."""
+        return self.role == "admin"
 
     # --- enterprises and the people in them ---------------------------------------------------------
     def reads(self, *, category: str, town: str, head_phone: str) -> bool:
@@ -99,9 +105,16 @@ class Scope:
         return self.role in ("admin", "taskforce", "bureau", "town") and self.reads(
             category=category, town=town, head_phone="")
 
-    def sees_push(self, category: str | None) -> bool:
-        """A message of the 09:00 push (推送记录): 运维 and 专班 all; a bureau its categories' lists."""
-        return self.district_wide or (self.role == "bureau" and category in self.categories)
+    def sees_push(self, category: str | None, user_id: str | None = None) -> bool:
+        """A message of the 09:00 push (推送记录): 运维 and 专班 all; a bureau its categories' lists; every
+        official the messages sent to their own 粤政易 account (a 镇街 too)."""
+        if self.district_wide or (self.role == "bureau" and category in self.categories):
+            return True
+        return self.role in ("bureau", "town") and bool(self.wecom_user) and user_id == self.wecom_user
+
+    def configures_recipients(self) -> bool:
+        """Who picks and tests 粤政易 recipients: 运维, and a bureau for its categories (Scope.configures)."""
+        return self.role in ("admin", "bureau")
 
     def stats_partitions(self, category: str, town: str = "") -> list[tuple[str, str]] | None:
         """The statistics' partitions: one category as the ledger reads it, or every category ("all")

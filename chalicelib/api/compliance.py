@@ -1,11 +1,12 @@
-"""Routes: /api/alerts (告警记录, 推送记录, 专班推送人员; §2.6) and the head's own list of today's
-non-compliant staff (/api/dashboard/shortfalls)."""
+"""Routes: /api/alerts (告警记录, 推送记录 and its corrections, 专班 and 运维 recipients, picking and
+testing 粤政易 recipients; §2.6) and the head's own list of today's non-compliant staff
+(/api/dashboard/shortfalls)."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from chalicelib.api.common import int_param, json_body, json_response, query_params, route
-from chalicelib.services.compliance import records, settings
+from chalicelib.services.compliance import push_records, recipients, records, settings
 from chalicelib.services.jobs import exports
 from chalicelib.services.registry.staff import MAX_PAGE_SIZE
 
@@ -55,27 +56,32 @@ def start_run(principal, day):
 
 @route(bp, "GET", "/api/alerts/pushes")
 def list_pushes(principal):
-    return records.pushes(principal, _params().get("day", ""))
+    return push_records.pushes(principal, _params().get("day", ""))
 
 
 @route(bp, "POST", "/api/alerts/pushes/{day}/start")
 def start_push(principal, day):
-    return json_response(records.start_push(principal, day), 202)
+    return json_response(push_records.start_push(principal, day), 202)
+
+
+@route(bp, "POST", "/api/alerts/pushes/{day}/corrections")
+def push_corrections(principal, day):
+    return json_response(push_records.start_corrections(principal, day), 202)
 
 
 @route(bp, "POST", "/api/alerts/pushes/{day}/retry")
 def retry_push(principal, day):
-    return records.retry(principal, day, json_body(bp))
+    return push_records.retry(principal, day, json_body(bp))
 
 
 @route(bp, "POST", "/api/alerts/pushes/{day}/resolve")
 def resolve_push(principal, day):
-    return records.resolve(principal, day, json_body(bp))
+    return push_records.resolve(principal, day, json_body(bp))
 
 
 @route(bp, "GET", "/api/alerts/pushes/{day}/attachment")
 def push_attachment(principal, day):
-    return records.attachment(principal, day, _params())
+    return push_records.attachment(principal, day, _params())
 
 
 @route(bp, "GET", "/api/alerts/taskforce")
@@ -86,6 +92,26 @@ def get_taskforce(principal):
 @route(bp, "PUT", "/api/alerts/taskforce")
 def put_taskforce(principal):
     return settings.taskforce_update(principal, json_body(bp))
+
+
+@route(bp, "GET", "/api/alerts/ops-recipients")
+def get_ops_recipients(principal):
+    return settings.ops_get(principal)
+
+
+@route(bp, "PUT", "/api/alerts/ops-recipients")
+def put_ops_recipients(principal):
+    return settings.ops_update(principal, json_body(bp))
+
+
+@route(bp, "GET", "/api/alerts/recipients/options")
+def recipient_options(principal):
+    return recipients.options(principal)
+
+
+@route(bp, "POST", "/api/alerts/recipients/test")
+def recipient_test(principal):
+    return recipients.send_test(principal, json_body(bp))
 
 
 @route(bp, "GET", "/api/dashboard/shortfalls")

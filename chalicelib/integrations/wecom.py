@@ -33,6 +33,7 @@ PER_MEMBER_PER_MINUTE = 30
 TOKEN_CODES = (40014, 42001)  # invalid / expired access token: fetch a new one
 BUSY = -1
 RATE_LIMITED = (45009, 45033)
+NO_SUCH_USER = (60111, 46004)  # userid not found (60111); WeCom's older "user does not exist" (46004)
 REASONS = {
     40001: "粤政易应用凭据错误（40001），请运维检查 corpid / secret 配置",
     40056: "粤政易应用编号不正确（40056），请运维检查 agentid 配置",
@@ -159,6 +160,17 @@ class Client:
             raise WeComError(reason_for(81013), 81013)
         return reply
 
+    def user(self, user: str) -> dict | None:
+        """The member `user` in the 粤政易 directory (`user/get`), or None if there is no such member
+        (60111) — how a recipient is checked before anyone relies on it."""
+        try:
+            return self._with_token(lambda token: self._http(
+                "GET", f"/cgi-bin/user/get?access_token={token}&userid={quote(user)}", delivers=False))
+        except WeComError as exc:
+            if exc.errcode in NO_SUCH_USER:
+                return None
+            raise
+
     # --- errcode handling -------------------------------------------------------------------------
 
     def _with_token(self, call) -> dict:
@@ -235,3 +247,13 @@ def client() -> Client:
     if key not in _clients:
         _clients[key] = Client(creds)
     return _clients[key]
+
+
+def missing(user_ids: list[str]) -> tuple[list[str], str | None]:
+    """Which of these userids the 粤政易 directory does not have, asked one by one (user/get); when it
+    cannot be asked, ([], why) — a caller decides whether that may wait."""
+    try:
+        found = client()
+        return [u for u in user_ids if found.user(u) is None], None
+    except (WeComError, Unknown) as exc:
+        return [], exc.reason

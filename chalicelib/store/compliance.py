@@ -39,7 +39,8 @@ class ComplianceRun(Model):
     parts = NumberAttribute(default=0)  # header: how many parts the run has
     stale = BooleanAttribute(default=False)  # header: yesterday's NAT data had not arrived
     data_until = UnicodeAttribute(null=True)  # header: 核酸数据截至 when the run started
-    result_key = UnicodeAttribute(null=True)  # part: its rows (JSON) in S3
+    result_key = UnicodeAttribute(null=True)  # part: its rows (JSON) in S3, one object per generation
+    digest = UnicodeAttribute(null=True)  # part: what its list says (services/compliance/versions.py)
     started_at = UTCDateTimeAttribute(null=True)
     started_by = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
@@ -68,8 +69,13 @@ class ShortfallItem(Model):
 
 class PushItem(Model):
     """One 粤政易 message of a day's push (推送记录): a category's list to one 高级推送人员, the summary to
-    one member of 哨点监测专班, or a notice that the lists are held. Moved by conditional writes
-    (queued → running → sent | failed | unknown); the range key makes it once per day, recipient, list."""
+    one member of 哨点监测专班, a notice that the lists are held, or the record that a category's list had
+    nobody to receive it. Moved by conditional writes (queued → running → sent | failed | unknown); the
+    range key makes it once per day, recipient, list and list version.
+
+    What was sent is kept as sent: the card's text (`card`) and the attachment (`attachment_key`, a key
+    that names the list's version, never written twice) are fixed when the item is planned. A re-run that
+    changes a list adds a correction item ("<list>#<user>#g<generation>"); it never rewrites this one."""
 
     class Meta(metaclass=LazyTableName):
         base_name = "push-outbox"
@@ -101,4 +107,10 @@ class PushItem(Model):
     created_at = UTCDateTimeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
+    chain = UnicodeAttribute(null=True)  # "<list>#<user>": the item and its corrections share it
+    generation = NumberAttribute(null=True)  # the run generation whose list this item carries
+    version = UnicodeAttribute(null=True)  # the list's content digest (services/compliance/versions.py)
+    card = UnicodeAttribute(null=True)  # the textcard exactly as sent (JSON)
+    corrects = UnicodeAttribute(null=True)  # a correction: the item it corrects
+    towns = UnicodeAttribute(null=True)  # an unrouted list, or 运维's copy of one: the towns nobody receives
     expires_at = TTLAttribute(null=True)

@@ -36,6 +36,7 @@ class Account(Model):
     role = UnicodeAttribute()
     town = UnicodeAttribute(null=True)
     categories = ListAttribute(of=UnicodeAttribute, default=list)
+    wecom_userid = UnicodeAttribute(null=True)  # 粤政易 account: a recipient to pick, and whose messages it sees
     password_hash = UnicodeAttribute()
     disabled = BooleanAttribute(default=False)
     # Raised on disable and password reset; a session minted under an older epoch is dead.

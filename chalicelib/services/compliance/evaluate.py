@@ -5,7 +5,7 @@ these per category and town and the 09:00 push sends them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -34,15 +34,24 @@ class PartResult:
 
 
 def evaluate(part: roster.Part, rule: testing.TestingRule, run_day: date) -> PartResult:
-    found = testing.evaluate_many(rule, run_day, people=part.size, owner=part.owner, at=part.at,
-                                  registered=part.created)
+    """The part as it stood on `run_day`: people registered after that day ended are not judged nor
+    counted (a re-run of a past day judges that day's register), and no sample after it is shown as the
+    latest (a list never says a test happened after its own day)."""
+    end = int(datetime.combine(run_day + timedelta(days=1), time.min, SHANGHAI).timestamp())
+    judged = np.flatnonzero(part.created < end)
+    position = np.full(part.size, -1, np.int64)
+    position[judged] = np.arange(len(judged))
+    kept = (part.at < end) & (position[part.owner] >= 0) if part.size else np.zeros(0, bool)
+    found = testing.evaluate_many(rule, run_day, people=len(judged), owner=position[part.owner[kept]],
+                                  at=part.at[kept], registered=part.created[judged])
     out = []
-    for i in np.flatnonzero(~found.compliant):
-        out.append(Shortfall(part.enterprises[part.ent[i]], part.key[i].decode(), int(found.tests[i]),
-                             int(found.required[i]),
-                             testing.reason_text(rule, int(found.tests[i]), int(found.required[i]), int(found.days[i])),
-                             run_day, int(found.last_sampled[i])))
-    return PartResult(part.category, part.town, part.size, out)
+    for n in np.flatnonzero(~found.compliant):
+        i = judged[n]
+        out.append(Shortfall(part.enterprises[part.ent[i]], part.key[i].decode(), int(found.tests[n]),
+                             int(found.required[n]),
+                             testing.reason_text(rule, int(found.tests[n]), int(found.required[n]), int(found.days[n])),
+                             run_day, int(found.last_sampled[n])))
+    return PartResult(part.category, part.town, len(judged), out)
 
 
 def last_sampled_text(epoch: int) -> str:

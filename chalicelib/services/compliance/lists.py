@@ -1,8 +1,9 @@
 """The rows of a run's lists and their workbooks: who (enterprise, name, phone, head), why, by when.
 
 A part's rows are resolved once, when the part is evaluated, from the registry (BatchGetItem of the
-non-compliant staff and their enterprises) and kept as JSON in S3 beside the run; the push, the console's
-drill-down and the downloads all read those rows, so every list of a day says the same thing."""
+non-compliant staff and their enterprises) and kept as JSON in S3 beside the run, one object per
+generation (a re-run never overwrites what an earlier run's lists were built from); the push, the
+console's drill-down and the downloads all read those rows, so every list of a day says the same thing."""
 from __future__ import annotations
 
 import json
@@ -17,11 +18,11 @@ from chalicelib.workbooks.writer import write_table
 LIST_HEADERS = ("企业名称", "姓名", "手机号码", "负责人姓名", "负责人电话", "最近一次核酸检测时间", "所属镇街",
                 "未按规定检测原因", "应检测日期")
 LIST_WIDTHS = (30, 10, 14, 10, 14, 20, 12, 36, 12)
-SUMMARY_HEADERS = ("哨点人员类别", "主管部门", "检测规则", "总人数", "未按规定检测人数")
+SUMMARY_HEADERS = ("哨点人员类别", "主管部门", "检测规则", "总人数", "未按规定检测人数", "其中无接收人未推送人数")
 
 
-def rows_key(day: str, category: str, town: str) -> str:
-    return f"runs/{day}/{category}/{town}.json"
+def rows_key(day: str, generation: int, category: str, town: str) -> str:
+    return f"runs/{day}/{generation}/{category}/{town}.json"
 
 
 def resolve(result: PartResult) -> list[dict]:
@@ -45,8 +46,8 @@ def resolve(result: PartResult) -> list[dict]:
     return rows
 
 
-def save_rows(day: str, category: str, town: str, rows: list[dict]) -> str:
-    key = rows_key(day, category, town)
+def save_rows(day: str, generation: int, category: str, town: str, rows: list[dict]) -> str:
+    key = rows_key(day, generation, category, town)
     storage.put(key, json.dumps(rows, ensure_ascii=False).encode(), content_type="application/json")
     return key
 
@@ -66,27 +67,33 @@ def _rows(key: str, version: str) -> tuple[dict, ...]:
     return tuple(json.loads(storage.get(key)))
 
 
-def list_book(category: str, day: str, town: str, rows: list[dict]) -> bytes:
-    """The seed's list (§2.6): 企业名称、姓名、手机号码、负责人姓名、负责人电话、最近一次核酸检测时间, then why."""
-    name = catalog.category(category).name if catalog.category(category) else category
+def list_book(category: str, day: str, where: str, rows: list[dict]) -> bytes:
+    """The seed's list (§2.6): 企业名称、姓名、手机号码、负责人姓名、负责人电话、最近一次核酸检测时间 (the
+    sampling time, as everywhere), then why. `where`: the towns the list covers, in words (a town, the
+    reader's scope, or 全区)."""
     table = ((r["enterprise"], r["name"], r["phone"], r["head_name"], r["head_phone"],
               last_sampled_text(r["last_sampled"]), r["town"], r["reason"], r["due"]) for r in rows)
-    return write_table(f"{name}未按规定检测人员", LIST_HEADERS, table, widths=LIST_WIDTHS,
-                       note=f"{day} 检查（{town or '全区'}），共 {len(rows)} 人")
+    return write_table(f"{category_name(category)}未按规定检测人员", LIST_HEADERS, table, widths=LIST_WIDTHS,
+                       note=f"{day} 检查（{where or '全区'}），共 {len(rows)} 人")
 
 
-def list_filename(category: str, day: str, town: str) -> str:
-    name = catalog.category(category).name if catalog.category(category) else category
-    return f"{name}未按规定检测人员名单（{town + '，' if town else ''}{day}）.xlsx"
+def category_name(code: str | None) -> str:
+    found = catalog.category(code) if code else None
+    return found.name if found else (code or "")
 
 
-def summary_book(day: str, lines: list[dict]) -> bytes:
-    """The 专班's daily summary (§2.6): per category 主管部门、总人数、未按规定检测人数, and the total."""
-    table = [(x["category_name"], x["department"], x["rule_name"], str(x["people"]), str(x["shortfalls"]))
+def list_filename(category: str, day: str, where: str) -> str:
+    return f"{category_name(category)}未按规定检测人员名单（{where + '，' if where and where != '全区' else ''}{day}）.xlsx"
+
+
+def summary_book(day: str, lines: list[dict], *, note: str = "") -> bytes:
+    """The 专班's daily summary (§2.6): per category 主管部门、总人数、未按规定检测人数 (numbers, so a
+    spreadsheet can add them up), how many of those had nobody to receive their list, and the total."""
+    table = [(x["category_name"], x["department"], x["rule_name"], x["people"], x["shortfalls"], x["unrouted"])
              for x in lines]
-    table.append(("合计", "", "", str(sum(x["people"] for x in lines)), str(sum(x["shortfalls"] for x in lines))))
-    return write_table("哨点人员核酸检测统计", SUMMARY_HEADERS, table, widths=(18, 24, 12, 10, 16),
-                       note=f"{day} 凌晨检查结果")
+    table.append(("合计", "", "", *(sum(x[k] for x in lines) for k in ("people", "shortfalls", "unrouted"))))
+    return write_table("哨点人员核酸检测统计", SUMMARY_HEADERS, table, widths=(18, 24, 12, 10, 16, 22),
+                       note=note or f"{day} 凌晨检查结果")
 
 
 def summary_filename(day: str) -> str:

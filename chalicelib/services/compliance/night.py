@@ -27,9 +27,11 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import ValidationError
 from chalicelib.integrations import storage
+from chalicelib.rules import catalog
 from chalicelib.rules.clock import SHANGHAI, local_day, now
+from chalicelib.rules.feeds import KEEP_DAYS
 from chalicelib.rules.masking import mask_phone
-from chalicelib.services.compliance import evaluate, lists
+from chalicelib.services.compliance import evaluate, lists, versions
 from chalicelib.services.compliance import settings as alert_settings
 from chalicelib.services.feeds import ingest
 from chalicelib.services.health import matcher, roster
@@ -67,6 +69,25 @@ def check_day(text: str, *, current: datetime | None = None) -> date:
         raise ValidationError(f"只能选择最近 {LOOK_BACK_DAYS} 天内的日期",
                               fields={"day": f"只能选择最近 {LOOK_BACK_DAYS} 天内的日期"})
     return day
+
+
+def earliest_rerun(today: date, settings_by_code: dict | None = None) -> tuple[date, str]:
+    """The earliest day whose every category's window lies inside the kept samples (from 00:00 of the
+    14th day before today), and the rule that decides it: a 七天一检 day can be judged again for a week,
+    a 十四天一检 day only today."""
+    settings_by_code = versions.configured() if settings_by_code is None else settings_by_code
+    rules = [alert_settings.rule_of(c.code, settings_by_code.get(c.code)) for c in catalog.CATEGORIES]
+    longest = max(rules, key=lambda r: r.days)
+    return today - timedelta(days=KEEP_DAYS - longest.days), longest.name
+
+
+def check_window(day: date, *, current: datetime | None = None) -> None:
+    """A re-run judges a day as it was: only if the samples its windows need are still kept."""
+    earliest, rule = earliest_rerun(local_day(current or now()))
+    if day < earliest:
+        message = (f"{day.isoformat()} 的检查需要更早的核酸数据，已超出系统保留的近{KEEP_DAYS}天数据"
+                   f"（最长的检测规则为{rule}），最早可重新运行 {earliest.isoformat()}")
+        raise ValidationError(message, fields={"day": f"最早可选 {earliest.isoformat()}"})
 
 
 # --- starting a run -----------------------------------------------------------------------------------
@@ -172,8 +193,8 @@ def handle_part(day: str, generation: int, category: str, town: str, *, delivery
             people, rows, rule = _judge(day, generation, category, town)
             jobs.finish(part, status="done", message=f"共 {people} 人，未按规定检测 {len(rows)} 人",
                         actions=[ComplianceRun.people.set(people), ComplianceRun.shortfalls.set(len(rows)),
-                                 ComplianceRun.rule.set(rule),
-                                 ComplianceRun.result_key.set(lists.rows_key(day, category, town))])
+                                 ComplianceRun.rule.set(rule), ComplianceRun.digest.set(versions.part_digest(rows)),
+                                 ComplianceRun.result_key.set(lists.rows_key(day, generation, category, town))])
     finally:
         _complete(day, generation)
     return f"compliance {day} {category}/{town}: {len(rows)} of {people}"
@@ -182,8 +203,9 @@ def handle_part(day: str, generation: int, category: str, town: str, *, delivery
 def _judge(day: str, generation: int, category: str, town: str) -> tuple[int, list[dict], str]:
     [part] = roster.load([(category, town)])
     rule = alert_settings.rule_of(category)
-    rows = lists.resolve(evaluate.evaluate(part, rule, date.fromisoformat(day)))
-    lists.save_rows(day, category, town, rows)
+    result = evaluate.evaluate(part, rule, date.fromisoformat(day))
+    rows = lists.resolve(result)
+    lists.save_rows(day, generation, category, town, rows)
     expires = now() + KEEP
     with ShortfallItem.batch_write() as batch:
         for row in rows:
@@ -191,7 +213,7 @@ def _judge(day: str, generation: int, category: str, town: str) -> tuple[int, li
                                      name=row["name"], phone=mask_phone(row["phone"]), reason=row["reason"], due=row["due"],
                                      last_sampled=row["last_sampled"], tests=row["tests"], required=row["required"],
                                      expires_at=expires))
-    return part.size, rows, rule.code
+    return result.people, rows, rule.code
 
 
 def _complete(day: str, generation: int) -> None:
@@ -226,6 +248,7 @@ def _complete(day: str, generation: int) -> None:
         request_push(day, by="检查完成后自动推送")
 
 
-def request_push(day: str, *, by: str) -> None:
-    """A push pass for the day, run by the worker: 运维's 立即推送 and 重试, and a run that completes late."""
-    _mark(f"push/{day}/{uuid.uuid4().hex}.json", {"day": day, "by": by})
+def request_push(day: str, *, by: str, name: str = "") -> None:
+    """A push pass for the day, run by the worker: 运维's 立即推送 and 重试, and a run that completes late.
+    `name` prefixes the mark (push.CORRECTIONS: a pass that also plans corrections)."""
+    _mark(f"push/{day}/{name}{uuid.uuid4().hex}.json", {"day": day, "by": by})

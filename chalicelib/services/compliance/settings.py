@@ -3,23 +3,20 @@ limited to one town). Read by every official who sees the category; edited by �
 bureau, with an optimistic lock, and every change audited old → new."""
 from __future__ import annotations
 
-import re
-
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.access.policy import OFFICIALS, require
+from chalicelib.access.policy import ADMIN, OFFICIALS, PUSH_READERS, require
 from chalicelib.errors import ForbiddenError, NotFoundError, StaleError, ValidationError
 from chalicelib.rules import catalog, testing
 from chalicelib.rules.clock import iso, now
-from chalicelib.rules.text import TextError, clean
+from chalicelib.services.compliance import recipients
 from chalicelib.services.identity import audit
 from chalicelib.services.identity.auth import Principal
 from chalicelib.store.models import AlertSetting, Recipient
 from chalicelib.store.values import condition_failed
 
-MAX_RECIPIENTS = 50
 TASKFORCE = "taskforce"  # the item holding 哨点监测专班's recipients of the daily summary (no category has this code)
-USER_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")  # a WeCom / 粤政易 userid
+OPS = "ops"  # the item holding 运维's own recipients (lists nobody else receives)
 
 
 def default_rule(category: str) -> testing.TestingRule:
@@ -52,8 +49,11 @@ def get(principal: Principal, category: str) -> dict:
     return public(principal, found, load(category))
 
 
-def public(principal: Principal, found: catalog.Category, setting: AlertSetting | None) -> dict:
+def public(principal: Principal, found: catalog.Category, setting: AlertSetting | None, *, warnings=()) -> dict:
     rule = rule_of(found.code, setting)
+    chosen = setting.recipients if setting else []
+    covered = {r.town for r in chosen}
+    uncovered = [] if "" in covered else [t for t in catalog.TOWNS if t not in covered]
     return {"category": found.code, "category_name": found.name, "department": found.department,
             "rule": rule.code, "rule_name": rule.name,
             "rules": [{"code": r.code, "name": r.name, "days": r.days, "tests": r.tests} for r in testing.RULES],
@@ -62,20 +62,23 @@ def public(principal: Principal, found: catalog.Category, setting: AlertSetting 
             "editable": principal.scope.configures(found.code),
             "updated_at": iso(setting.updated_at) if setting else None,
             "updated_by": setting.updated_by if setting else None,
-            "version": int(setting.version or 0) if setting else 0}
+            "version": int(setting.version or 0) if setting else 0,
+            # nobody receives these towns' lists: they go to 运维's own recipients instead (versions.py)
+            "uncovered_towns": uncovered, "warnings": list(warnings)}
 
 
 def update(principal: Principal, category: str, body: dict) -> dict:
     found = _category(principal, category)
     if not principal.scope.configures(category):
         raise ForbiddenError("仅运维和主管部门可修改告警设置")
-    rule, recipients, version = _parse(body)
+    rule, found_recipients, version = _parse(body)
     current = load(category)
     if (int(current.version or 0) if current else 0) != version:
         raise StaleError("告警设置已被他人修改，请刷新后重试")
+    warnings = recipients.verify(found_recipients, known=[r.user_id for r in (current.recipients if current else [])])
     before = _summary(rule_of(category, current), current.recipients if current else [])
     setting = current or AlertSetting(category)
-    setting.rule, setting.recipients = rule.code, recipients
+    setting.rule, setting.recipients = rule.code, found_recipients
     setting.updated_at, setting.updated_by = now(), principal.display_name or principal.id
     try:
         setting.save()  # the version attribute makes it conditional on what was read
@@ -83,9 +86,9 @@ def update(principal: Principal, category: str, body: dict) -> dict:
         if condition_failed(exc):
             raise StaleError("告警设置已被他人修改，请刷新后重试")
         raise
-    audit.record(principal, action="修改告警设置", target=f"{before} → {_summary(rule, recipients)}",
-                 scope=f"{found.name}哨点人员", rows=len(recipients))
-    return public(principal, found, setting)
+    audit.record(principal, action="修改告警设置", target=f"{before} → {_summary(rule, found_recipients)}",
+                 scope=f"{found.name}哨点人员", rows=len(found_recipients))
+    return public(principal, found, setting, warnings=warnings)
 
 
 def _parse(body: dict) -> tuple[testing.TestingRule, list[Recipient], int]:
@@ -94,44 +97,8 @@ def _parse(body: dict) -> tuple[testing.TestingRule, list[Recipient], int]:
     rule = testing.rule(body.get("rule")) if isinstance(body.get("rule"), str) else None
     if rule is None:
         raise ValidationError("请选择检测频次", fields={"rule": "请选择检测频次"})
-    recipients, version = _recipients(body)
-    return rule, recipients, version
-
-
-def _recipients(body: dict, *, towns: bool = True) -> tuple[list[Recipient], int]:
-    version = body.get("version", 0)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ValidationError("版本号不正确，请刷新后重试", fields={"version": "版本号不正确"})
-    items = body.get("recipients", [])
-    if not isinstance(items, list):
-        raise ValidationError("推送人员应为列表", fields={"recipients": "推送人员应为列表"})
-    if len(items) > MAX_RECIPIENTS:
-        raise ValidationError(f"推送人员最多 {MAX_RECIPIENTS} 人", fields={"recipients": f"最多 {MAX_RECIPIENTS} 人"})
-    out, seen = [], set()
-    for n, item in enumerate(items):
-        where = f"第 {n + 1} 位推送人员"
-        if not isinstance(item, dict):
-            raise ValidationError(f"{where}格式不正确", fields={f"recipients[{n}]": "格式不正确"})
-        user_id = item.get("user_id")
-        if not isinstance(user_id, str) or not USER_ID.match(user_id.strip()):
-            raise ValidationError(f"{where}的粤政易账号只能由字母、数字和 _ . @ - 组成（1–64 位）",
-                                  fields={f"recipients[{n}].user_id": "只能由字母、数字和 _ . @ - 组成"})
-        user_id = user_id.strip()
-        if user_id in seen:
-            raise ValidationError(f"{where}的粤政易账号“{user_id}”重复", fields={f"recipients[{n}].user_id": "账号重复"})
-        seen.add(user_id)
-        try:
-            name = clean(item.get("name"))
-        except TextError as exc:
-            raise ValidationError(f"{where}的姓名{exc}", fields={f"recipients[{n}].name": str(exc)})
-        if not name or len(name) > 20:
-            problem = "不能为空" if not name else "不能超过20个字"
-            raise ValidationError(f"{where}的姓名{problem}", fields={f"recipients[{n}].name": problem})
-        town = (item.get("town") or "") if towns else ""
-        if not isinstance(town, str) or (town and town not in catalog.TOWNS):
-            raise ValidationError(f"{where}的限定镇街不正确", fields={f"recipients[{n}].town": "请选择镇街"})
-        out.append(Recipient(user_id=user_id, name=name, town=town))
-    return out, version
+    found, version = recipients.parse(body)
+    return rule, found, version
 
 
 def _summary(rule: testing.TestingRule, recipients) -> str:
@@ -139,39 +106,22 @@ def _summary(rule: testing.TestingRule, recipients) -> str:
     return f"{rule.name}；{people}"
 
 
-# --- 哨点监测专班's recipients of the daily summary (§2.6) ------------------------------------------------
+# --- 哨点监测专班's recipients of the daily summary (§2.6), and 运维's own -------------------------------------
 
 def taskforce_get(principal: Principal) -> dict:
-    require(principal, ("admin", "taskforce", "bureau"))
-    return _taskforce_public(principal, load(TASKFORCE))
+    require(principal, PUSH_READERS)
+    return recipients.list_public(principal, load(TASKFORCE))
 
 
 def taskforce_update(principal: Principal, body: dict) -> dict:
-    require(principal, ("admin",))
-    if not isinstance(body, dict):
-        raise ValidationError("请求内容应为对象")
-    recipients, version = _recipients(body, towns=False)
-    current = load(TASKFORCE)
-    if (int(current.version or 0) if current else 0) != version:
-        raise StaleError("专班推送人员已被他人修改，请刷新后重试")
-    before = "、".join(r.name for r in (current.recipients if current else [])) or "无推送人员"
-    setting = current or AlertSetting(TASKFORCE, rule="-")
-    setting.recipients, setting.updated_at = recipients, now()
-    setting.updated_by = principal.display_name or principal.id
-    try:
-        setting.save()
-    except PutError as exc:
-        if condition_failed(exc):
-            raise StaleError("专班推送人员已被他人修改，请刷新后重试")
-        raise
-    audit.record(principal, action="修改专班推送人员",
-                 target=f"{before} → {'、'.join(r.name for r in recipients) or '无推送人员'}", scope="哨点监测专班",
-                 rows=len(recipients))
-    return _taskforce_public(principal, setting)
+    return recipients.list_update(principal, TASKFORCE, body, label="哨点监测专班", action="修改专班推送人员")
 
 
-def _taskforce_public(principal: Principal, setting: AlertSetting | None) -> dict:
-    return {"recipients": [{"user_id": r.user_id, "name": r.name, "town": ""} for r in (setting.recipients if setting else [])],
-            "editable": principal.role == "admin", "version": int(setting.version or 0) if setting else 0,
-            "updated_at": iso(setting.updated_at) if setting else None,
-            "updated_by": setting.updated_by if setting else None}
+def ops_get(principal: Principal) -> dict:
+    """运维's own recipients: the lists of a category or town that has no 高级推送人员 go to them."""
+    require(principal, ADMIN)
+    return recipients.list_public(principal, load(OPS))
+
+
+def ops_update(principal: Principal, body: dict) -> dict:
+    return recipients.list_update(principal, OPS, body, label="运维接收人", action="修改运维接收人")

@@ -6,6 +6,7 @@ import re
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
+from chalicelib.integrations import wecom
 from chalicelib.rules import catalog
 from chalicelib.rules.catalog import ROLE_LABELS, STAFF_ROLES
 from chalicelib.rules.clock import iso, now
@@ -18,6 +19,7 @@ from chalicelib.store.models import Account
 from chalicelib.store.values import condition_failed
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
+_WECOM_USER = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")  # a WeCom / 粤政易 userid
 
 
 def public(account: Account) -> dict:
@@ -28,6 +30,7 @@ def public(account: Account) -> dict:
         "role_label": ROLE_LABELS[account.role],
         "town": account.town or "",
         "categories": list(account.categories or []),
+        "wecom_userid": account.wecom_userid or "",
         "disabled": bool(account.disabled),
         "created_at": iso(account.created_at),
     }
@@ -50,11 +53,12 @@ def create(principal: Principal, data: dict) -> Account:
     if problem:
         problems["password"] = problem
     role, display_name, town, categories = _role_fields(data, problems)
+    wecom_user = _wecom_user(data, problems, before=None)
     if problems:
         raise _invalid(problems)
     current = now()
     account = Account(username, display_name=display_name, role=role, town=town, categories=categories,
-                      password_hash=security.hash_password(password), created_at=current, updated_at=current)
+                      wecom_userid=wecom_user, password_hash=security.hash_password(password), created_at=current, updated_at=current)
     try:
         account.save(condition=Account.username.does_not_exist())
     except PutError as exc:
@@ -69,13 +73,15 @@ def update(principal: Principal, username: str, data: dict) -> Account:
     account = _load(username)
     problems: dict[str, str] = {}
     role, display_name, town, categories = _role_fields(data, problems)
+    wecom_user = _wecom_user(data, problems, before=account.wecom_userid)
     if problems:
         raise _invalid(problems)
     if account.username == principal.id and role != "admin":
         raise ValidationError("不能修改自己的运维角色", fields={"role": "不能修改自己的运维角色"})
     account.update(actions=[Account.role.set(role), Account.display_name.set(display_name),
                             Account.town.set(town) if town else Account.town.remove(),
-                            Account.categories.set(categories), Account.updated_at.set(now())])
+                            Account.categories.set(categories), Account.updated_at.set(now()),
+                            Account.wecom_userid.set(wecom_user) if wecom_user else Account.wecom_userid.remove()])
     return account
 
 
@@ -124,6 +130,21 @@ def _role_fields(data: dict, problems: dict[str, str]):
     return role, display_name, town, categories
 
 
+def _wecom_user(data: dict, problems: dict[str, str], *, before: str | None) -> str | None:
+    """The account's optional 粤政易 userid: its form, then (when it changed) the 粤政易 directory. An
+    unreachable directory does not block the account; the recipient lists check it again."""
+    value = data.get("wecom_userid")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not _WECOM_USER.match(value.strip()):
+        problems["wecom_userid"] = "只能由字母、数字和 _ . @ - 组成（1–64 位）"
+        return None
+    value = value.strip()
+    if value != before and value in wecom.missing([value])[0]:
+        problems["wecom_userid"] = f"粤政易通讯录中没有账号“{value}”，请核对"
+    return value
+
+
 def _text(data: dict, key: str, problems: dict[str, str]) -> str:
     try:
         return fold(data.get(key))
@@ -134,7 +155,7 @@ def _text(data: dict, key: str, problems: dict[str, str]) -> str:
 
 def _invalid(problems: dict[str, str]) -> ValidationError:
     labels = {"username": "用户名", "password": "密码", "role": "角色", "display_name": "名称",
-              "town": "所属镇街", "categories": "主管类别"}
+              "town": "所属镇街", "categories": "主管类别", "wecom_userid": "粤政易账号"}
     return ValidationError("；".join(f"{labels[k]}：{v}" for k, v in problems.items()), fields=problems)
 
 

@@ -64,6 +64,7 @@ class Principal:
     display_name: str
     town: str | None = None
     categories: list[str] = field(default_factory=list)
+    wecom_user: str | None = None  # the account's 粤政易 userid (账号管理)
     token_hash: str = ""
 
     @property
@@ -73,7 +74,7 @@ class Principal:
     @cached_property
     def scope(self) -> Scope:
         """What this caller reaches (access/scope.py), built once per request."""
-        return Scope(self.role, self.id, self.town, frozenset(self.categories))
+        return Scope(self.role, self.id, self.town, frozenset(self.categories), self.wecom_user)
 
     def is_subject(self, *, role: str, subject: str) -> bool:
         return self.scope.is_subject(role=role, subject=subject)
@@ -241,7 +242,7 @@ def _open_session(subject: str, role: str, epoch: int, principal: Principal) -> 
 
 def _staff_principal(account: Account) -> Principal:
     return Principal(id=account.username, role=account.role, display_name=account.display_name,
-                     town=account.town, categories=list(account.categories or []))
+                     town=account.town, categories=list(account.categories or []), wecom_user=account.wecom_userid)
 
 
 def _head_principal(phone: str) -> Principal:
