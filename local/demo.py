@@ -22,7 +22,7 @@ from chalicelib.services.identity.auth import Principal
 from chalicelib.services.registry.enterprise_schema import parse_enterprise
 from chalicelib.services.registry.staff_schema import StaffIn
 from chalicelib.services.compliance import night, push
-from chalicelib.services.compliance.settings import TASKFORCE
+from chalicelib.services.compliance.settings import OPS, TASKFORCE
 from chalicelib.store.models import Account, AlertSetting, Recipient, Staff
 from chalicelib.store.values import plain
 
@@ -38,6 +38,8 @@ ACCOUNTS = [
     ("huangge", "黄阁镇人民政府", "town", "黄阁镇", []),
     ("zhuanban", "哨点监测专班", "taskforce", None, []),
 ]
+
+WECOM_USERS = {"admin": "yunwei"}  # each demo account's 粤政易 userid (the stand-in's members): its username else
 
 SURNAMES = "陈李黄张梁刘何林罗郭吴周谢冯邓曾彭蔡苏卢"
 GIVEN = ["志强", "伟明", "丽华", "海燕", "建国", "晓玲", "国栋", "秀英", "俊杰", "嘉欣", "文辉", "淑芬", "锦荣", "美玲"]
@@ -62,6 +64,7 @@ def seed(*, with_feeds: bool = True) -> dict:
     current = now()
     for username, display, role, town, categories in ACCOUNTS:
         Account(username, display_name=display, role=role, town=town, categories=categories,
+                wecom_userid=WECOM_USERS.get(username, username),
                 password_hash=security.hash_password(DEMO_PASSWORD), created_at=current, updated_at=current).save()
     admin = Principal(id="admin", role="admin", display_name="系统运维")
     created = 0
@@ -177,6 +180,7 @@ ALERTS = {  # category: (rule, recipients as (粤政易 user id, name, town limi
     "coldchain": ("1d1", [("shijian", "区市场监管局值班", "")]),
     "hotel": ("3d1", [("huangge", "黄阁镇值班", "黄阁镇")]),
     TASKFORCE: ("-", [("zhuanban", "哨点监测专班", "")]),
+    OPS: ("-", [("yunwei", "运维值班", "")]),  # 商场超市, 交通运输, 港口码头 have no recipient: their lists come here
 }
 
 
