@@ -228,3 +228,18 @@ def test_recipients_are_checked_on_save_tested_and_see_what_was_sent_to_them(ser
     with urllib.request.urlopen(f"{wecom.credentials().base_url}/_outbox") as answer:
         shown = json.loads(answer.read())["items"]
     assert any(m["body"].get("textcard", {}).get("title") == card["title"] for m in shown)
+
+
+def test_a_towns_list_download_is_named_and_footed_with_its_town(server, api, aws, login, district):
+    day = district.isoformat()
+    night_run(aws, district)
+    town = login("nanshajie")
+    status, job = api.post(f"/api/alerts/runs/{day}/people/export", token=town, body={"category": "express"})
+    assert status == 202, job
+    deliver(aws)
+    done = api.get(f"/api/exports/{job['id']}", token=town)[1]
+    assert done["status"] == "done" and done["filename"] == f"快递物流未按规定检测人员名单（南沙街，{day}）.xlsx"
+    from chalicelib.store.models import ImportJob
+
+    rows = _book(ImportJob.get(job["id"]).result_key)
+    assert rows[-1][0] == f"{day} 检查（南沙街），共 3 人" and len(rows) == 6

@@ -169,7 +169,9 @@ def _build_people(principal: Principal, params: dict) -> tuple[bytes, int]:
 
 
 exports.register("alert-list", exports.Export(
-    filename="未按规定检测人员名单.xlsx", action="导出未按规定检测人员名单", build=_build_people,
+    filename=lambda principal, params: lists.list_filename(params["category"], params["day"],
+                                                           where(principal, params["town"])),
+    action="导出未按规定检测人员名单", build=_build_people,
     scope=lambda principal, params: f"{params['day']} {lists.category_name(params['category'])} "
                                     f"{where(principal, params['town'])}"))
 
