@@ -10,6 +10,10 @@ moto S3, the 粤政易 stand-in on loopback).
   push_11x20   11 categories × 20 高级推送人员 (220 lists of a real run) + 专班's summary sent to the
                stand-in: the pass's time and AWS calls, every message once, a second pass (nothing left to
                send), and two concurrent passes on a fresh day
+  morning_15k  the seed's district's morning (issue 22): 15,000 staff over 11 categories × 9 towns, 100
+               高级推送人员 (10 categories, each one district-wide and one per town; 港口码头 has none, so its
+               lists go to 运维), 专班 and 运维: the night, the first push, a re-run after two categories'
+               rules changed, the corrected push (only those lists, once each), and a second trigger
 
 `python -m bench.run --one night_100k`; results in bench/results/latest.json and docs/performance.md.
 """
@@ -171,4 +175,95 @@ def push_11x20() -> dict:
                 "peak_rss_mb": peak_mb()}
 
 
-MEASUREMENTS.update({"night_100k": night_100k, "push_11x20": push_11x20})
+def _judge_all(day: date) -> float:
+    """A run of the day, every part judged in this process as the worker would; seconds."""
+    from chalicelib.services.compliance import night
+
+    began = time.perf_counter()
+    run = night.start(day, force=True)
+    for part in night.ComplianceRun.query(run.day):  # alongside the stack's worker: whoever claims a part judges it
+        if part.part != "run" and part.generation == run.generation:
+            night.handle_part(run.day, run.generation, part.category, part.town)
+    while night.header(run.day).status not in ("done", "failed"):
+        time.sleep(0.2)
+    assert night.header(run.day).status == "done"
+    return round(time.perf_counter() - began, 1)
+
+
+def morning_15k() -> dict:
+    from bench.run import _enterprise, _seed_staff
+    from chalicelib.integrations import wecom
+    from chalicelib.rules import catalog
+    from chalicelib.rules.clock import local_day, now
+    from chalicelib.services.compliance import push, push_records
+    from chalicelib.services.compliance.settings import OPS, TASKFORCE
+    from chalicelib.services.feeds import ingest
+    from chalicelib.store.models import AlertSetting, Recipient
+    from local.wecom import WeComStandIn
+
+    count, towns = 15_000, [t for t in catalog.TOWNS if t != "其他"]
+    with embedded_stack(dynamodb="local"):
+        owners = [_enterprise(f"{c.name}{t}测试主体", t, c.code, head_phone=f"139{n:08d}")
+                  for n, (c, t) in enumerate((c, t) for c in catalog.CATEGORIES for t in towns)]
+        _seed_staff(lambda n: owners[n % len(owners)], count, registered_days_ago=20)
+        _seed_samples(count)
+        _rebuild_all()
+        users = []
+        for c in catalog.CATEGORIES:
+            if c.code == "port":
+                continue  # nobody: its lists are recorded 未推送（无接收人） and go to 运维's recipients
+            chosen = [Recipient(user_id=f"{c.code}-all", name=f"{c.name}值班")] + [
+                Recipient(user_id=f"{c.code}-{n}", name=f"{t}值班", town=t) for n, t in enumerate(towns)]
+            users += [r.user_id for r in chosen]
+            AlertSetting(c.code, rule=testing_rule(c), recipients=chosen, updated_at=now(), updated_by="bench").save()
+        for code, user in ((TASKFORCE, "zhuanban"), (OPS, "yunwei")):
+            AlertSetting(code, rule="-", recipients=[Recipient(user_id=user, name=user)], updated_at=now(),
+                         updated_by="bench").save()
+        ingest.freshness = lambda: {"nat": {"data_until": now().isoformat()}}  # data on time: lists, not notices
+        day = local_day(now())
+        night_seconds = _judge_all(day)
+        stand_in = WeComStandIn(members=tuple(users) + ("zhuanban", "yunwei"))
+        client = wecom.Client(wecom.Credentials(stand_in.start(0), "local-corp", "local-secret", 1000002),
+                              sleep=lambda s: None)
+
+        def a_pass(**kw) -> dict:
+            sent, uploads = len(stand_in.outbox), len(stand_in.media)
+            with _counting_calls(("s3",)) as calls:
+                began = time.perf_counter()
+                counts = push.run_pass(day.isoformat(), client=client, **kw)
+                seconds = time.perf_counter() - began
+            return {"seconds": round(seconds, 1), "pass": counts, "messages": len(stand_in.outbox) - sent,
+                    "uploads": len(stand_in.media) - uploads, "s3_puts": calls.get("s3 PutObject", 0),
+                    "dynamodb_calls": sum(v for k, v in calls.items() if not k.startswith("s3 ") and "items" not in k)}
+
+        first = a_pass()
+        _log(f"  first push: {first}")
+        for code, rule in (("express", "7d1"), ("market", "1d1")):  # two categories' rules change, then a re-run
+            setting = AlertSetting.get(code)
+            setting.rule = rule
+            setting.save()
+        rerun_seconds = _judge_all(day)
+        changed = push_records.changed_chains(day.isoformat(), push.items_of(day.isoformat()))
+        corrected = a_pass(corrections=True)
+        _log(f"  corrected push: {corrected}")
+        again = a_pass(corrections=True)
+        items = push.items_of(day.isoformat())
+        fixes = [i for i in items if i.corrects]
+        stand_in.stop()
+        return {"staff": count, "partitions": len(owners), "recipients": len(users) + 2,
+                "night_seconds": night_seconds, "first_push": first, "rerun_seconds": rerun_seconds,
+                "changed_chains": len(changed), "changed_categories": sorted({c or "summary" for c, _ in changed.values()}),
+                "corrected_push": corrected, "second_trigger": again,
+                "corrections": len(fixes), "corrections_per_chain": max(
+                    (sum(1 for f in fixes if f.chain == c) for c in {f.chain for f in fixes}), default=0),
+                "unrouted_records": sum(1 for i in items if i.kind == "unrouted"),
+                "superseded": sum(1 for i in items if i.status == "superseded"), "peak_rss_mb": peak_mb()}
+
+
+def testing_rule(category) -> str:
+    from chalicelib.rules import testing
+
+    return testing.rule(category.rule).code
+
+
+MEASUREMENTS.update({"night_100k": night_100k, "push_11x20": push_11x20, "morning_15k": morning_15k})
