@@ -1,11 +1,13 @@
 import { fileURLToPath, URL } from 'node:url'
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import { vantIconFont } from './vite-plugins/vantIconFont.js'
 
 // Two pages: the console (Element Plus) at /, the mobile app (Vant) at /m/.
 export default defineConfig({
   base: '/',
-  plugins: [vue()],
+  // the Vant icon font bundled as a file of ours, not fetched from at.alicdn.com (vite-plugins/vantIconFont.js)
+  plugins: [vue(), vantIconFont({ cacheDir: fileURLToPath(new URL('./node_modules/.vant-icon-font', import.meta.url)) })],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },
