@@ -73,11 +73,16 @@ export function formatHealthTime(value) {
   return formatTime(s) || EMPTY_TEXT
 }
 
-/** The six health fields of a Staff / LedgerRow, in the seed's order, with their labels. */
+/**
+ * The six health fields of a Staff / LedgerRow, in the seed's order, with their labels. 最近一次核酸检测时间
+ * is the sampling time everywhere (the statistics, the head's list and the pushed Excel count by it:
+ * "核酸检测统计以核酸采样时间为准"); when the result came back is 结果时间.
+ */
+export const NAT_TIME_KEY = 'last_sampled_at'
 export const HEALTH_FIELDS = [
   { key: 'last_result', label: '最近一次核酸检测结果', time: false },
-  { key: 'last_sampled_at', label: '最近一次核酸采样时间', time: true },
-  { key: 'last_tested_at', label: '最近一次核酸检测时间', time: true },
+  { key: NAT_TIME_KEY, label: '最近一次核酸检测时间', time: true },
+  { key: 'last_tested_at', label: '最近一次核酸结果时间', time: true },
   { key: 'dose1_at', label: '第一针疫苗接种时间', time: true },
   { key: 'dose2_at', label: '第二针疫苗接种时间', time: true },
   { key: 'dose3_at', label: '第三针疫苗接种时间', time: true },
@@ -88,10 +93,13 @@ export const DOSE_FIELDS = HEALTH_FIELDS.filter((f) => f.key.startsWith('dose'))
 
 /**
  * A long text as two lines for a narrow table column, broken where it reads well: the health headers
- * (最近一次核酸 / 检测结果, 第一针疫苗 / 接种时间) and an implied dose (已接种 / （日期不详）).
+ * (最近一次核酸 / 检测结果, 第一针疫苗 / 接种时间), the head's (负责人 / 姓名, 负责人 / 电话), 居住 / 地址, a time
+ * (2026-12-03 / 00:25) and an implied dose (已接种 / （日期不详）).
  */
 export function twoLines(text) {
-  const m = /^(最近一次核酸|.+疫苗|已接种)(.+)$/.exec(text || '')
+  const when = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}(?::\d{2})?)$/.exec(text || '')
+  if (when) return [when[1], when[2]]
+  const m = /^(最近一次核酸|.+疫苗|已接种|负责人|居住)(.+)$/.exec(text || '')
   return m ? [m[1], m[2]] : [text]
 }
 
