@@ -52,7 +52,12 @@ export function useStaffList(ui) {
   async function removeSelected() {
     const ids = ui.selectedIds()
     if (!ids.length) return
-    if (await ui.confirm(`确定删除选中的 ${ids.length} 名人员吗？删除后无法恢复。`)) removeIds(ids)
+    // one person ticked: name them, as 删除 on the row does (selections are kept to the page shown)
+    const one = ids.length === 1 ? list.rows.value.find((r) => r.id === ids[0]) : null
+    const message = one
+      ? `确定删除人员“${one.name}”吗？删除后无法恢复。`
+      : `确定删除选中的 ${ids.length} 名人员吗？删除后无法恢复。`
+    if (await ui.confirm(message)) removeIds(ids)
   }
 
   onMounted(() => {
