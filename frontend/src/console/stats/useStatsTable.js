@@ -1,11 +1,13 @@
 // What both statistics pages (NatStats.vue, VaccineStats.vue) do alike: the category, loading the table
-// (the latest answer wins), its labels and definitions, reloading when the category changes, and the
-// drill-down dialog's state.
-import { computed, onMounted, ref, watch } from 'vue'
+// (the latest answer wins), its labels and definitions, reloading when the category changes, looking again
+// while the page is open, and the drill-down dialog's state.
+import { computed, onBeforeUnmount, onMounted, ref, watch } from 'vue'
 import { api } from '../api.js'
 import { session } from '../auth.js'
 import { formatTimeSeconds } from '@/shared/format.js'
 import { splitDefinition, useStatsCategory } from './stats.js'
+
+const REFRESH_MS = 30_000
 
 /** kind: 'nat' | 'vaccine'; query(): the table's query besides `category` (the NAT period). */
 export function useStatsTable(kind, query = () => ({})) {
@@ -41,6 +43,35 @@ export function useStatsTable(kind, query = () => ({})) {
     }
   }
 
+  // The tables come from a read model rebuilt seconds after each write (docs/architecture.md, "Statistics"),
+  // and 统计时间 is the time of the newest data they show: look again every half minute while the page is in
+  // view, and at once when it comes back into view, and take the answer when that time moved — so a
+  // registration elsewhere changes the numbers and their time without a reload. Nothing flickers otherwise.
+  async function refresh() {
+    if (document.hidden || loading.value || !data.value || outOfScope.value || !category.value) return
+    const mine = seq // a load the user asked for meanwhile wins
+    try {
+      const res = await api.get(`/api/stats/${kind}`, { category: category.value, ...query() }, { silent: true })
+      if (mine === seq && res?.as_of && res.as_of !== data.value?.as_of) data.value = res
+    } catch {
+      // the next look will tell
+    }
+  }
+  let timer = null
+  const onVisible = () => {
+    if (!document.hidden) refresh()
+  }
+  onMounted(() => {
+    timer = setInterval(refresh, REFRESH_MS)
+    document.addEventListener('visibilitychange', onVisible)
+    window.addEventListener('focus', onVisible)
+  })
+  onBeforeUnmount(() => {
+    clearInterval(timer)
+    document.removeEventListener('visibilitychange', onVisible)
+    window.removeEventListener('focus', onVisible)
+  })
+
   // 点击数字: the people behind one number (refs at the top level, so templates unwrap them)
   const peopleVisible = ref(false)
   const peopleQuery = ref({})
@@ -65,7 +96,7 @@ export function useStatsTable(kind, query = () => ({})) {
   })
 
   return {
-    ...picker, data, loading, load, outOfScope, categoryLabel, townRows, definitions, asOfText,
+    ...picker, data, loading, load, refresh, outOfScope, categoryLabel, townRows, definitions, asOfText,
     peopleVisible, peopleQuery, peopleTitle, peopleScope, peopleNote, showPeople,
   }
 }
