@@ -3,7 +3,10 @@ ledger without a restart; the same file dropped again changes nothing."""
 from __future__ import annotations
 
 import io
+import re
 import time
+import urllib.parse
+import urllib.request
 from datetime import timedelta
 
 import boto3
@@ -11,7 +14,7 @@ import openpyxl
 
 from chalicelib.rules.clock import SHANGHAI, now
 from local.demo import DEMO_HEAD_PHONE, DEMO_PASSWORD
-from tests.e2e.conftest import api_json, console_login, mobile_login
+from tests.e2e.conftest import api_json, console_login, mobile_login, table_rows
 
 
 
@@ -91,3 +94,23 @@ def test_dropped_feeds_reach_the_phone_and_the_ledger(system, browser, shot):
     assert "2021-06-01" in row.inner_text()
     shot(desk, "21-ledger-with-health")
     desk.close()
+
+    # 数据接入's upload, as 运维 does it: 操作日志 names the kind in words (issue 22: 范围 said `nat`)
+    upload = urllib.request.Request(f"{system}/api/feeds/upload?kind=nat", data=csv.encode("gbk"), method="POST",
+                                    headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv",
+                                             "X-Filename": urllib.parse.quote("核酸补传.csv")})
+    with urllib.request.urlopen(upload) as answer:
+        assert answer.status == 202
+    _wait_for_files(system, admin, "nat", 2)
+    audit = browser.new_page(viewport={"width": 1440, "height": 900})
+    console_login(audit, system, "admin")
+    audit.get_by_role("menuitem", name="操作日志").click()
+    audit.locator("[data-test=audit-table]").wait_for()
+    audit.locator("[data-test=audit-action]").click()
+    audit.locator(".el-select-dropdown__item", has_text=re.compile("^上传数据文件$")).click()
+    audit.locator("[data-test=audit-search]").click()
+    rows = table_rows(audit, "audit-table")
+    assert rows and {r["范围"] for r in rows} == {"核酸检测"}, rows
+    audit.mouse.move(0, 0)
+    shot(audit, "22-audit-feed-upload-1440")
+    audit.close()

@@ -44,6 +44,22 @@ def test_bureau_adds_imports_and_downloads_failures(system, browser, shot, tmp_p
     dialog.get_by_role("button", name="保存").click()
     page.wait_for_selector("[data-test=enterprise-table] >> text=明珠湾速递营业部")
     assert page.locator("[data-test=enterprise-table]").get_by_text("139****2222").count() == 1
+    # deleting one enterprise names it (issue 22: "确定删除选中的 1 家企业吗"), from its row or ticked alone
+    row = page.locator("[data-test=enterprise-table] .el-table__body-wrapper tbody tr", has_text="明珠湾速递营业部")
+    for start in ("row", "ticked"):
+        if start == "row":
+            row.get_by_role("button", name="删除").click()
+        else:
+            row.locator(".el-checkbox").click()
+            page.get_by_role("button", name="批量删除").click()
+        box = page.locator(".el-message-box", has_text="删除确认")
+        box.wait_for()
+        assert "确定删除企业“明珠湾速递营业部”吗？" in box.inner_text(), box.inner_text()
+        if start == "ticked":
+            shot(page, "02b-delete-one-enterprise")
+        box.get_by_role("button", name="取消").click()
+        box.wait_for(state="hidden")
+    row.locator(".el-checkbox").click()
 
     page.get_by_role("button", name="批量新增").click()
     with page.expect_download() as template:

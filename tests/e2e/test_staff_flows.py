@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import urllib.request
 
 import openpyxl
 
+from chalicelib.rules.clock import SHANGHAI, now
 from chalicelib.rules.idnumber import compose
 from local.demo import DEMO_HEAD_PHONE
-from tests.e2e.conftest import console_login, mobile_login
+from tests.e2e.conftest import api_json, console_login, mobile_login
 
+NEW_HEAD = "13700002202"  # heads one enterprise with nobody registered yet
 HEADER = ["姓名", "身份证号码", "手机号码", "企业名称", "人员类别", "居住类型", "居住地址"]
 
 
@@ -66,6 +69,17 @@ def test_head_adds_a_person_gets_the_duplicate_and_imports_a_workbook(system, br
 
     add("陈志强")
     page.locator("[data-test=m-staff-item]", has_text="陈志强").wait_for()
+    # one person ticked and 删除选中: the question names them (issue 22), and 取消 keeps them
+    person = page.locator("[data-test=m-staff-item]", has_text="陈志强").first
+    person.locator(".item-body").click()
+    page.get_by_role("button", name="删除选中").click()
+    question = page.locator(".van-dialog", has_text="删除确认")
+    question.wait_for()
+    assert "确定删除人员“陈志强”吗" in question.inner_text(), question.inner_text()
+    shot(page, "10b-mobile-staff-delete-one")
+    question.get_by_role("button", name="取消").click()
+    question.wait_for(state="hidden")
+    person.locator(".item-body").click()
     add("陈志强二")
     dialog = page.locator(".van-dialog", has_text="同一企业同一身份证号码只能登记一次")
     dialog.wait_for()
@@ -140,3 +154,98 @@ def test_head_logs_into_the_console_and_keeps_staff_there(system, browser, shot)
     assert "*" in table.locator(".el-table__row").first.inner_text()  # masked by the server
     shot(page, "15-console-head-staff")
     page.close()
+
+
+def _admin(base):
+    from local.demo import DEMO_PASSWORD
+
+    return api_json(base, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]
+
+
+def _todays_run(base, admin):
+    """Today's overnight check, run now unless an earlier flow of the session ran it: the head's list is its."""
+    today = now().astimezone(SHANGHAI).strftime("%Y-%m-%d")
+    run = next((r for r in api_json(base, "/api/alerts/runs", admin)["items"] if r["day"] == today), None)
+    if not run or run["status"] != "done":
+        request = urllib.request.Request(f"{base}/api/alerts/runs/{today}/start", method="POST", data=b"{}",
+                                         headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 202
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            run = next((r for r in api_json(base, "/api/alerts/runs", admin)["items"] if r["day"] == today), None)
+            if run and run["status"] in ("done", "failed"):
+                break
+            time.sleep(1)
+    assert run and run["status"] == "done", run
+    return today
+
+
+def test_the_heads_list_says_test_today_and_a_head_without_staff_is_told_to_register(system, browser, shot):
+    """Issue 22: the head's list said "应于 <today> 前检测" (before today: the due day is the run day), and a head
+    with no staff was told "今日员工均已按规定检测"."""
+    admin = _admin(system)
+    today = _todays_run(system, admin)
+    api_json(system, "/api/enterprises", admin, body={
+        "category": "express", "name": "新开张快递驿站", "town": "南沙街", "grid": "", "head_name": "何家豪",
+        "head_phone": NEW_HEAD, "address": "广州市南沙区港前大道3号", "extra": {}})
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.goto(f"{system}/m/#/login")
+    mobile_login(phone, system, DEMO_HEAD_PHONE)
+    first = phone.locator("[data-test=home-shortfall-item]").first
+    first.wait_for()
+    due = first.locator("[data-test=home-shortfall-due]").inner_text().strip()
+    assert due == "请于今日检测", due
+    assert "前检测" not in phone.locator("[data-test=home-shortfalls]").inner_text()
+    phone.locator(".van-toast").first.wait_for(state="hidden")
+    phone.locator("[data-test=home-shortfalls]").scroll_into_view_if_needed()
+    shot(phone, "16-mobile-home-shortfalls-due-today-390")
+    phone.close()
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.goto(f"{system}/m/#/login")
+    mobile_login(phone, system, NEW_HEAD)
+    none = phone.locator("[data-test=home-shortfalls-none]")
+    phone.wait_for_function("() => document.querySelector('[data-test=home-shortfalls-none]')?.innerText.trim()")
+    assert none.inner_text().strip() == "暂无员工，请先在员工管理中登记"
+    assert phone.locator("[data-test=home-total]").inner_text().strip() == "企业总人数：0 人"
+    phone.locator(".van-toast").first.wait_for(state="hidden")
+    shot(phone, "17-mobile-home-no-staff-390")
+    phone.close()
+
+    # the same on a PC: the folded panel says so on its title line; the demo head's list says 今日
+    desk = browser.new_page(viewport={"width": 1440, "height": 900})
+    desk.goto(f"{system}/#/login")
+    desk.get_by_role("tab", name="企业负责人登录").click()
+    mobile_login(desk, system, NEW_HEAD)
+    desk.get_by_text("员工管理").first.click()
+    empty = desk.locator("[data-test=staff-shortfalls-empty]")
+    empty.wait_for()
+    assert empty.inner_text().strip() == "暂无员工，请先在员工管理中登记"
+    desk.locator(".el-message").first.wait_for(state="hidden")
+    shot(desk, "18-console-head-no-staff-1440")
+    desk.close()
+    desk = browser.new_page(viewport={"width": 1440, "height": 900})
+    desk.goto(f"{system}/#/login")
+    desk.get_by_role("tab", name="企业负责人登录").click()
+    mobile_login(desk, system, DEMO_HEAD_PHONE)
+    desk.get_by_text("员工管理").first.click()
+    rows = desk.locator("[data-test=staff-shortfalls-table] .el-table__body-wrapper tbody tr")
+    rows.first.wait_for()
+    heads = desk.locator("[data-test=staff-shortfalls-table] .el-table__header-wrapper th").all_inner_texts()
+    due = rows.first.locator("td").nth([h.strip() for h in heads].index("应检测日期")).inner_text().strip()
+    assert due == f"{today}（今日）", due
+    desk.locator(".el-message").first.wait_for(state="hidden")
+    shot(desk, "19-console-head-shortfalls-due-today-1440")
+    # one person ticked and 删除选中: the question names them
+    table = desk.locator("[data-test=staff-table]")
+    first = table.locator(".el-table__body-wrapper tbody tr").first
+    name = first.locator("td").nth(1).inner_text().strip()
+    first.locator(".el-checkbox").click()
+    desk.get_by_role("button", name="删除选中").click()
+    box = desk.locator(".el-message-box", has_text="删除确认")
+    box.wait_for()
+    assert f"确定删除人员“{name}”吗" in box.inner_text(), box.inner_text()
+    box.get_by_role("button", name="取消").click()
+    desk.close()

@@ -22,8 +22,14 @@ PHONE = {"width": 390, "height": 844}
 NAT_HEADERS = ["所属镇街", "人员类别", "人员数量", "未核酸检测人数", "核酸检测人次", "核酸检测人数", "覆盖率", "阳性人数",
                "未出结果人数", "阴性人数"]
 NAT_KEYS = ["people", "untested", "samples", "tested", "coverage", "positive", "pending", "negative"]
-LEDGER_HEADERS = ["企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "最近一次核酸检测结果", "最近一次核酸检测时间",
-                  "第一针疫苗接种时间", "第二针疫苗接种时间", "第三针疫苗接种时间", "操作"]
+LEDGER_HEADERS = ["企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "负责人姓名", "负责人电话", "居住地址",
+                  "最近一次核酸检测结果", "最近一次核酸检测时间", "第一针疫苗接种时间", "第二针疫苗接种时间",
+                  "第三针疫苗接种时间", "操作"]
+# the drill-down dialog's columns, and its download's (issue 22: the download had the ledger's)
+NAT_PEOPLE_HEADERS = ["企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "人员类别", "最近一次核酸检测结果",
+                      "最近一次核酸采样时间", "期间检测次数"]
+VACCINE_PEOPLE_HEADERS = ["企业名称", "姓名", "所属镇街", "手机号码", "身份证号码", "人员类别", "第一针疫苗接种时间",
+                          "第二针疫苗接种时间", "第三针疫苗接种时间"]
 
 # The rows of a 数据统计 table as shown: top-level rows (towns, 合计) or the children of a tree table, each a
 # list of cell texts; and the leaf headers.
@@ -158,7 +164,8 @@ def _assert_nat_table_is(page, table):
 
 
 def _drill(page, cell, *, expect_download, tmp_path, name):
-    """Click a number; the dialog lists as many as it says; 下载 hands out all of them, full values."""
+    """Click a number; the dialog lists as many as it says; 下载 hands out all of them, full values, with
+    the dialog's columns, under `name`."""
     count = int(cell.inner_text().strip())
     cell.click()
     dialog = page.locator("[data-test=stats-people-dialog]")
@@ -174,14 +181,57 @@ def _drill(page, cell, *, expect_download, tmp_path, name):
     if expect_download:
         with page.expect_download(timeout=60_000) as got:
             dialog.get_by_role("button", name="下载").click()
+        assert got.value.suggested_filename == name, got.value.suggested_filename
         path = tmp_path / name
         got.value.save_as(path)
         rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
         head = next(i for i, r in enumerate(rows) if r and r[0] == "企业名称")
+        screen = [h for h in page.evaluate(_HEADERS, "[data-test=stats-people-table]") if h]
+        assert list(rows[head]) == screen, (rows[head], screen)  # the download has the screen's columns
         rows = [r for r in rows[head + 1:] if any(r)]
         assert len(rows) == count, (len(rows), count)
         assert all("*" not in str(r[4]) and len(str(r[4])) == 18 for r in rows)  # 身份证号码 in full
     return count, texts, rows
+
+
+def _registration_moves_the_statistics_time(page, base, token, before, as_of):
+    """Issue 22: 统计时间 stayed put after a registration changed the table. An enterprise registered in
+    南沙街 changes 主体数量; the open page takes the new numbers and their time when it looks again (every
+    half minute, and at once when the window comes back into focus), without a reload."""
+    admin = _login(base, "admin")
+    ent = api_json(base, "/api/enterprises", admin, body={
+        "category": "express", "name": "统计时间验证驿站", "town": "南沙街", "grid": "", "head_name": "林晓东",
+        "head_phone": "13700002201", "address": "广州市南沙区进港大道2号", "extra": {}})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        after = _get(base, "/api/stats/vaccine", token, category="express")
+        if after["total"]["enterprises"] == before["total"]["enterprises"] + 1:
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError(f"the new enterprise never reached the statistics: {after['total']}")
+    assert datetime.fromisoformat(after["as_of"]) > datetime.fromisoformat(before["as_of"]), (before["as_of"], after["as_of"])
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+    page.wait_for_function("(t) => document.querySelector('[data-test=vaccine-as-of]').innerText !== t", arg=as_of)
+    shown = page.locator("[data-test=vaccine-as-of]").inner_text()
+    assert shown == f"统计时间: {datetime.fromisoformat(after['as_of']).astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}", shown
+    assert _towns(page, "vaccine-stats-table")[-1][1] == str(after["total"]["enterprises"])
+    # gone again, so the later flows see the district as it was
+    request = urllib.request.Request(f"{base}/api/enterprises/batch-delete", method="POST",
+                                     data=json.dumps({"ids": [ent["id"]], "confirm_staff": True}).encode(),
+                                     headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        assert json.load(answer)["deleted"] == 1
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = _get(base, "/api/stats/vaccine", token, category="express")
+        if current["total"]["enterprises"] == before["total"]["enterprises"]:
+            break
+        time.sleep(0.3)
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+    page.wait_for_function("(n) => [...document.querySelectorAll('[data-test=vaccine-stats-table] tbody tr')].pop()"
+                           ".children[1].innerText.trim() === n", arg=str(current["total"]["enterprises"]))
+    return current
 
 
 def _fits(page, selector, *, width):
@@ -219,7 +269,14 @@ def test_town_reads_nat_and_vaccine_statistics(system, browser, shot, tmp_path):
     sampled = next(r for r in _get(system, "/api/ledger", token, category="express")["items"]  # the first page
                    if r["health"].get("last_sampled_at"))
     sampled_day = datetime.fromisoformat(sampled["health"]["last_sampled_at"]).astimezone(SHANGHAI).strftime("%Y-%m-%d")
-    row = page.locator("[data-test=ledger-table] .el-table__body-wrapper tbody tr", has_text=sampled["name"]).first
+    # by the masked ID number: the demo district repeats names
+    row = page.locator("[data-test=ledger-table] .el-table__body-wrapper tbody tr", has_text=sampled["id_number"]).first
+    # 最近一次核酸检测时间 is the sampling time (the feed reported each result ten minutes later)
+    sampled_at = datetime.fromisoformat(sampled["health"]["last_sampled_at"]).astimezone(SHANGHAI)
+    column = heads.index("最近一次核酸检测时间")
+    cell = row.locator("td").nth(column).inner_text().split()
+    assert cell == [f"{sampled_at:%Y-%m-%d}", f"{sampled_at:%H:%M}"], cell
+    shot(page, "59-ledger-town-1440")
     row.get_by_role("button", name="查看核酸").click()
     nat_dialog = page.locator("[data-test=ledger-nat-dialog]")
     nat_dialog.locator("[data-test=ledger-detail-nat] .el-table__body-wrapper tbody tr").first.wait_for()
@@ -286,12 +343,18 @@ def test_town_reads_nat_and_vaccine_statistics(system, browser, shot, tmp_path):
     # a number: 南沙街's 核酸检测人数 for the three days, its people, 下载
     cell = page.locator("[data-test=nat-stats-table] tr.town-row").first.locator(
         "[data-test=nat-cell-tested]")
-    count, texts, rows = _drill(page, cell, expect_download=True, tmp_path=tmp_path, name="核酸统计人员明细.xlsx")
+    count, texts, rows = _drill(page, cell, expect_download=True, tmp_path=tmp_path,
+                                name=f"快递物流核酸检测人数明细（南沙街，{_day()}）.xlsx")
     assert count == three_days["rows"][0]["tested"]
     people = _get(system, "/api/stats/nat/people", token, category="express", town="南沙街", measure="tested",
                   page_size=100, **_period(2))
     assert people["total"] == count and all(p["samples"] >= 1 for p in people["items"])
     assert {r[1] for r in rows} == {p["name"] for p in people["items"]}
+    by_person = {(p["name"], p["id_number"][-4:]): p for p in people["items"]}  # the demo district repeats names
+    for r in rows:  # 人员类别, the sampling time and 期间检测次数 (a number) as the dialog shows them
+        shown = by_person[(r[1], r[4][-4:])]
+        sampled_at = datetime.fromisoformat(shown["health"]["last_sampled_at"]).astimezone(SHANGHAI)
+        assert (r[5], r[7], r[8]) == (shown["person_category"], f"{sampled_at:%Y-%m-%d %H:%M}", shown["samples"]), r
     dialog = page.locator("[data-test=stats-people-dialog]")
     assert "期间检测次数" in dialog.locator(".el-table__header-wrapper").inner_text().replace("\n", "")
     shot(page, "64-nat-people-dialog-1440")
@@ -309,7 +372,7 @@ def test_town_reads_nat_and_vaccine_statistics(system, browser, shot, tmp_path):
     # 导出: the table as on screen
     with page.expect_download() as got:
         page.get_by_role("button", name="导出").click()
-    assert got.value.suggested_filename == "核酸检测情况.xlsx"
+    assert got.value.suggested_filename == f"快递物流核酸检测情况（南沙街，{_day()}）.xlsx"
     path = tmp_path / "核酸检测情况.xlsx"
     got.value.save_as(path)
     cells = [[c for c in r] for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
@@ -338,12 +401,14 @@ def test_town_reads_nat_and_vaccine_statistics(system, browser, shot, tmp_path):
     assert shown == [vax_cells(r) for r in vax["rows"]] + [vax_cells({**vax["total"], "town": "合计"})], shown
     as_of = page.locator("[data-test=vaccine-as-of]").inner_text()
     assert re.fullmatch(r"统计时间: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", as_of), as_of
+    vax = _registration_moves_the_statistics_time(page, system, token, vax, as_of)
     assert page.locator("[data-test=vaccine-definition]").all_inner_texts() == vax["definitions"]
     assert page.locator("[data-test=vaccine-chart-towns] canvas").count() == 1
     shot(page, "65-vaccine-stats-town-1440")
     cell = page.locator("[data-test=vaccine-stats-table] .el-table__body-wrapper tbody tr").first.locator(
         "[data-test=vaccine-cell-dose1_vaccinated]")
-    count, _, rows = _drill(page, cell, expect_download=True, tmp_path=tmp_path, name="疫苗统计人员明细.xlsx")
+    count, _, rows = _drill(page, cell, expect_download=True, tmp_path=tmp_path,
+                            name=f"快递物流第一针接种人数明细（南沙街，{_day()}）.xlsx")
     assert count == vax["rows"][0]["doses"][0]["vaccinated"]
     shot(page, "66-vaccine-people-dialog-1440")
     dialog.get_by_role("button", name="关闭", exact=True).click()
@@ -358,7 +423,7 @@ def test_town_reads_nat_and_vaccine_statistics(system, browser, shot, tmp_path):
     dialog.wait_for(state="hidden")
     with page.expect_download() as got:
         page.get_by_role("button", name="导出").click()
-    assert got.value.suggested_filename == "疫苗接种情况.xlsx"
+    assert got.value.suggested_filename == f"快递物流疫苗接种情况（南沙街，{_day()}）.xlsx"
     _to_bottom(page)
     shot(page, "67-vaccine-stats-town-chart-1440")
     page.close()
