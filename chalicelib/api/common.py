@@ -5,15 +5,16 @@ import functools
 import hmac
 import json
 import logging
-import os
 from typing import Any, Callable
 from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
 from chalicelib.access import policy
+from chalicelib.api import params as forms
 from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
+from chalicelib.services.common import stage_secrets
 from chalicelib.services.identity import audit
 from chalicelib.services.identity.auth import Principal, authenticate, head_display_name, head_names
 from chalicelib.services.jobs import imports
@@ -58,13 +59,15 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
             bound = audit.bind(client_address(bp), request.headers.get("user-agent") or "")
             principal = None
             try:
-                if public:
-                    result = view(*args, **kwargs)
-                else:
+                if not public:
                     principal = authenticate(bearer_token(bp))
                     if roles is not None:
                         policy.require(principal, roles)
-                    result = view(principal, *args, **kwargs)
+                # after the session (a signed-out caller gets 401 whatever the id), before the view: no
+                # id of the wrong form reaches a service, nor DynamoDB's key limits (api/params.py)
+                query = request.query_params
+                forms.check(kwargs, {name: query.getlist(name) for name in query} if query else {})
+                result = view(*args, **kwargs) if public else view(principal, *args, **kwargs)
             except DomainError as exc:
                 if principal is not None and _refusal(exc):
                     audit.record(principal, action="拒绝访问", target=f"{request.method} {request.path}",
@@ -87,8 +90,12 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
 
 
 def route(bp: Blueprint, method: str, path: str, *, content_types: list[str] | None = None) -> Callable:
-    """Declare a route: its roles come from the one policy table (access/policy.py), never from here."""
+    """Declare a route: its roles come from the one policy table (access/policy.py), never from here, and
+    each parameter of its path has a declared form (api/params.py), checked before the view runs."""
     who = policy.roles_for(method, path)
+    if forms.undeclared(path):
+        raise LookupError(f"route {method} {path}: parameters {forms.undeclared(path)} have no form in "
+                          "chalicelib/api/params.py")
 
     def decorate(view: Callable) -> Callable:
         wrapped = endpoint(bp, public=who == policy.PUBLIC,
@@ -162,18 +169,20 @@ def client_address(bp: Blueprint) -> str:
     """Who is calling: the login and SMS limits count per address, and the audit records it."""
     request = bp.current_request
     source = str(((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown")
-    return viewer_address(source, request.headers or {}, os.environ.get("EDGE_SECRET", ""))
+    return viewer_address(source, request.headers or {}, stage_secrets.edge_secrets())
 
 
-def viewer_address(source: str, headers, edge_secret: str) -> str:
+def viewer_address(source: str, headers, edge_secret: str | tuple[str, ...]) -> str:
     """API Gateway's sourceIp is the connection it saw (the local server passes its peer). Behind the
     console's CloudFront (infra/hosting.json) that is an edge server, shared by everyone near it — so
     one user's wrong passwords would lock out a city. CloudFront appends the viewer it saw to
     X-Forwarded-For, and API Gateway appends the edge: the viewer is the last entry but one. That header
     is whatever a client wrote unless the request came through CloudFront, which is what X-Sentinel-Edge
-    proves (a secret CloudFront adds and no viewer knows); otherwise sourceIp, never a header."""
-    if not edge_secret or not hmac.compare_digest(str(headers.get("x-sentinel-edge", "")).encode(),
-                                                    edge_secret.encode()):
+    proves (a secret CloudFront adds and no viewer knows; during its rotation the previous value too,
+    services/common/stage_secrets.py); otherwise sourceIp, never a header."""
+    offered = str(headers.get("x-sentinel-edge", "")).encode()
+    known = (edge_secret,) if isinstance(edge_secret, str) else edge_secret
+    if not any([hmac.compare_digest(offered, value.encode()) for value in known if value]):
         return source
     hops = [hop.strip() for hop in str(headers.get("x-forwarded-for", "")).split(",") if hop.strip()]
     return hops[-2] if len(hops) >= 2 else source

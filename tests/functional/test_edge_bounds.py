@@ -1,0 +1,131 @@
+"""Issue 23, the abuse findings at the HTTP edge: every id a request names is checked for length and form
+before a view runs (an id longer than DynamoDB's key limits answered 500 INTERNAL), and a body's size is
+checked before it is read (a 50 MB upload was read whole, +241 MB in one API process, before its 413).
+
+The walk is generated from the one route table (access/policy.py ROUTES), as the access matrix is: a route
+added later is walked too. It runs on moto and on DynamoDB Local, which refuses an oversized key as the
+real DynamoDB does (partition key ≤ 2,048 bytes, sort key ≤ 1,024).
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib.access import policy
+from tests.functional.test_staff import HEAD, district  # noqa: F401 - fixture
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PARAM = re.compile(r"\{(\w+)\}")
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+LONG = "A" * 3000
+# and one shaped like a compound id (a staff id is <enterprise>.<person key>): /api/ledger/{id} and
+# /api/health/{id} split it and looked the enterprise part up
+LONGS = (LONG, f"{LONG}.{'0' * 64}")
+# the query parameters that name something a service may look up by key (the rest are free text, bounded
+# by the general rule the last test walks)
+ID_QUERIES = ("enterprise_id", "category", "town", "day", "item", "kind", "bucket", "measure", "person_category",
+              "cursor")
+PREFERRED = ("admin", "bureau", "town", "taskforce", "head")
+
+
+def _caller(who, tokens):
+    """A principal the route's policy lets in: the refusal must come from the id, not from the role."""
+    if who == policy.PUBLIC:
+        return None
+    if who == policy.SIGNED_IN:
+        return tokens["admin"]
+    return tokens[next(role for role in PREFERRED if role in who)]
+
+
+@pytest.fixture
+def tokens(login, head_login, district):
+    return {"admin": login("admin"), "bureau": login("youzheng"), "town": login("nanshajie"),
+            "taskforce": login("zhuanban"), "head": head_login(HEAD)}
+
+
+def _routes():
+    """Every route of the table but logout, which would end the session the walk uses."""
+    return [(route, who) for route, who in sorted(policy.ROUTES.items()) if route != ("POST", "/api/auth/logout")]
+
+
+def _call(api, method, path, token, *, query=""):
+    headers = {"Accept": f"application/json, {XLSX}"}
+    if path.endswith(("/import", "/upload")):
+        return api.call(method, path + (query or "?kind=nat"), token=token, raw=b"PK\x03\x04",
+                        headers={**headers, "Content-Type": XLSX})
+    return api.call(method, path + query, token=token, body={} if method in ("POST", "PUT") else None,
+                    headers=headers)
+
+
+def _refused(status, body) -> str | None:
+    """None when the answer is a 400 or 404 with a Chinese message; else what is wrong with it."""
+    message = body.get("message", "") if isinstance(body, dict) else ""
+    if status not in (400, 404):
+        return f"{status} {str(body)[:160]}"
+    if not CHINESE.search(message) or "Exception" in message or "key" in message.lower():
+        return f"{status} without a Chinese message: {message[:160]}"
+    return None
+
+
+def test_a_3000_character_id_in_any_path_parameter_answers_400_or_404_never_500(api, tokens):
+    problems, walked = [], 0
+    for (method, path), who in _routes():
+        for name in PARAM.findall(path):
+            for value in LONGS:
+                concrete = PARAM.sub(lambda m: value if m.group(1) == name else "x", path)
+                status, body = _call(api, method, concrete, _caller(who, tokens))
+                walked += 1
+                problem = _refused(status, body)
+                if problem:
+                    problems.append(f"{method} {path} ({name}={value[-70:]}): {problem}")
+    assert not problems, "\n".join(problems)
+    assert walked >= 50, walked  # 29 path parameters × 2 at this writing: a lost route shrinks it
+
+
+def test_a_3000_character_id_in_a_query_parameter_answers_400_never_500(api, tokens):
+    """Every route, each id-like query parameter too long: the push attachment's item= was one of the 27 × 500."""
+    problems = []
+    for (method, path), who in _routes():
+        concrete = PARAM.sub(lambda m: "2026-01-01" if m.group(1) == "day" else "x", path)
+        for name in ID_QUERIES:
+            status, body = _call(api, method, concrete, _caller(who, tokens), query=f"?{name}={LONG}")
+            problem = _refused(status, body)
+            if problem:
+                problems.append(f"{method} {path} ?{name}=: {problem}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_push_attachment_item_is_bounded_in_bytes_not_only_in_characters(api, tokens):
+    """300 four-byte characters are 1,200 bytes: past the 1,024 a sort key may have."""
+    status, body = api.get(f"/api/alerts/pushes/2026-01-01/attachment?item={quote('😀' * 300)}",
+                           token=tokens["admin"])
+    assert status == 400 and body["fields"] == {"item": "推送记录格式不正确"}, body
+
+
+def test_a_malformed_id_names_the_field_and_a_well_formed_one_still_reaches_the_service(api, tokens, district):
+    admin = tokens["admin"]
+    status, body = api.get(f"/api/enterprises/{LONG}", token=tokens["town"])
+    assert status == 404 and "企业编号" in body["message"] and "enterprise_id" in body["fields"], body
+    status, body = api.get("/api/ledger/not-a-staff-id", token=admin)
+    assert status == 404 and "人员编号" in body["message"], body
+    status, body = api.get("/api/alerts/runs/2026-13-45x", token=admin)
+    assert status == 400 and body["fields"] == {"day": "日期格式应为 YYYY-MM-DD"}, body
+    # the forms admit every id the system mints
+    assert api.get(f"/api/enterprises/{district['express']['id']}", token=tokens["town"])[0] == 200
+    assert api.get("/api/exports/" + "0" * 32, token=admin)[0] == 404  # well formed, absent: the service says so
+    assert api.get("/api/accounts", token=admin)[0] == 200
+    assert api.post("/api/accounts/nanshajie/disable", token=admin)[0] == 200
+    assert api.get("/api/alerts/settings/express", token=admin)[0] == 200
+    assert api.get("/api/stats/nat?category=all", token=admin)[0] == 200
+    assert api.get(f"/api/dashboard?enterprise_id={district['express']['id']}", token=tokens["head"])[0] == 200
+
+
+def test_any_query_value_is_bounded(api, tokens):
+    """Free-text parameters (q, actor, from …) are not ids, but no value of a few thousand characters is a
+    search anyone typed: one rule for all of them."""
+    status, body = api.get(f"/api/ledger?category=express&q={LONG}", token=tokens["admin"])
+    assert status == 400 and "q" in body["fields"] and CHINESE.search(body["message"]), body
+    status, body = api.get(f"/api/audit?actor={LONG}", token=tokens["admin"])
+    assert status == 400 and "actor" in body["fields"], body
