@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.api import params as forms
 from chalicelib.api.common import int_param, json_body, json_response, query_params, route
 from chalicelib.services.compliance import push_records, recipients, records, settings
 from chalicelib.services.jobs import exports
@@ -20,6 +21,13 @@ def _params() -> dict[str, str]:
 def _paging(params: dict) -> dict:
     return {"page": int_param(params, "page", 1, high=100_000),
             "page_size": int_param(params, "page_size", 20, high=MAX_PAGE_SIZE)}
+
+
+def _push_item_body() -> dict:
+    """重试 / 标记 name a push record in the body: the attachment's query rule (api/params.py) applies."""
+    body = json_body(bp)
+    forms.check_body(body, item="item")
+    return body
 
 
 def _body_or_params() -> dict:
@@ -71,12 +79,12 @@ def push_corrections(principal, day):
 
 @route(bp, "POST", "/api/alerts/pushes/{day}/retry")
 def retry_push(principal, day):
-    return push_records.retry(principal, day, json_body(bp))
+    return push_records.retry(principal, day, _push_item_body())
 
 
 @route(bp, "POST", "/api/alerts/pushes/{day}/resolve")
 def resolve_push(principal, day):
-    return push_records.resolve(principal, day, json_body(bp))
+    return push_records.resolve(principal, day, _push_item_body())
 
 
 @route(bp, "GET", "/api/alerts/pushes/{day}/attachment")

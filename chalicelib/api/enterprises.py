@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.api import params as forms
 from chalicelib.api.common import (int_param, json_body, json_response, principal_scope, query_params, route,
                                    start_import, xlsx_response)
 from chalicelib.services.identity import audit
@@ -58,12 +59,15 @@ def export_enterprises(principal):
 
 @route(bp, "POST", "/api/enterprises/delete-preview")
 def delete_preview(principal):
-    return enterprises.delete_preview(principal, json_body(bp).get("ids"))
+    body = json_body(bp)
+    forms.check_body(body, ids="enterprise_id")
+    return enterprises.delete_preview(principal, body.get("ids"))
 
 
 @route(bp, "POST", "/api/enterprises/batch-delete")
 def batch_delete(principal):
     body = json_body(bp)
+    forms.check_body(body, ids="enterprise_id")
     answer = enterprises.batch_delete(principal, body.get("ids"), confirm_staff=body.get("confirm_staff") is True)
     audit.record(principal, action="删除企业", target=f"连同员工 {answer['staff_deleted']} 人",
                  scope=principal_scope(principal), rows=answer["deleted"])

@@ -97,6 +97,18 @@ def check(path_values: Mapping[str, str], query: Mapping[str, Iterable[str]]) ->
                                       fields={name[:40]: f"最多 {MAX_QUERY_CHARS} 个字符"})
 
 
+def check_body(body: Mapping, **fields: str) -> None:
+    """Ids a JSON body names, by the same forms: `ids="enterprise_id"` checks each text of the body's list
+    `ids` as a path's enterprise_id (404), `item="item"` the body's text `item` as the query's (400).
+    Values of other types are left to the service, which refuses them naming the field."""
+    for field, form_name in fields.items():
+        value = body.get(field)
+        form, path = (PATH[form_name], True) if form_name in PATH else (QUERY[form_name], False)
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and text and not form.matches(text):
+                _refuse(field, form, path=path)
+
+
 def _refuse(name: str, form: Form, *, path: bool) -> None:
     wrong = f"{form.label}格式不正确"
     if path and form.absent:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.api import params as forms
 from chalicelib.api.common import (int_param, json_body, json_response, principal_scope, query_params, route,
                                    start_import, xlsx_response)
 from chalicelib.services.identity import audit
@@ -64,7 +65,9 @@ def export_staff(principal):
 
 @route(bp, "POST", "/api/staff/batch-delete")
 def delete_staff(principal):
-    deleted = staff.batch_delete(principal, json_body(bp).get("ids"))
+    body = json_body(bp)
+    forms.check_body(body, ids="staff_id")
+    deleted = staff.batch_delete(principal, body.get("ids"))
     audit.record(principal, action="删除员工", scope=principal_scope(principal), rows=deleted)
     return {"deleted": deleted}
 

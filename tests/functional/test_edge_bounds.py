@@ -129,3 +129,19 @@ def test_any_query_value_is_bounded(api, tokens):
     assert status == 400 and "q" in body["fields"] and CHINESE.search(body["message"]), body
     status, body = api.get(f"/api/audit?actor={LONG}", token=tokens["admin"])
     assert status == 400 and "actor" in body["fields"], body
+
+
+def test_ids_a_json_body_names_are_checked_by_the_same_forms(api, tokens):
+    """Found by the same walk over bodies: a batch's ids, a push record named in a body and a typed username
+    reached DynamoDB as keys (500 on DynamoDB Local)."""
+    admin = tokens["admin"]
+    for path in ("/api/enterprises/delete-preview", "/api/enterprises/batch-delete"):
+        status, body = api.post(path, token=admin, body={"ids": [LONG], "confirm_staff": True})
+        assert status == 404 and body["fields"] == {"ids": "企业编号格式不正确"}, (path, body)
+    status, body = api.post("/api/staff/batch-delete", token=tokens["head"], body={"ids": [LONGS[1]]})
+    assert status == 404 and "人员" in body["message"], body
+    for path in ("retry", "resolve"):
+        status, body = api.post(f"/api/alerts/pushes/2026-01-01/{path}", token=admin, body={"item": "😀" * 300})
+        assert status == 400 and body["fields"] == {"item": "推送记录格式不正确"}, (path, body)
+    status, body = api.post("/api/auth/login", body={"username": LONG, "password": "x"})
+    assert status == 401 and body["message"] == "用户名或密码错误", body

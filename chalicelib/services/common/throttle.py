@@ -4,13 +4,19 @@ slice of time (e.g. this hour); its counter expires with it through the table's 
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from chalicelib.rules.clock import now
 from chalicelib.store.models import Throttle
 
 
+MAX_WHO_BYTES = 200  # whoever is counted is named by the caller (a typed username): keys end at 2,048 bytes
+
+
 def _key(what: str, who: str, window: timedelta, at: datetime) -> tuple[str, datetime]:
+    if len(who.encode()) > MAX_WHO_BYTES:  # counted all the same, under a digest that fits a key
+        who = "sha256:" + hashlib.sha256(who.encode()).hexdigest()
     size = int(window.total_seconds())
     start = int(at.timestamp()) // size * size
     return f"{what}#{who}#{start}", datetime.fromtimestamp(start + size, at.tzinfo)
