@@ -6,12 +6,15 @@ Naive times are Asia/Shanghai wall-clock times (how the provinces' systems write
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from chalicelib.rules.clock import SHANGHAI
+from chalicelib.rules.clock import SHANGHAI, local_day
 from chalicelib.rules.text import fold
 
-KEEP_DAYS = 14  # NAT data older than this is neither kept nor counted (seed: 近14天的核酸检测数据)
+# NAT data: the KEEP_DAYS whole Asia/Shanghai days before today, and today (seed: 近14天的核酸检测数据).
+# Older samples are neither kept nor counted. Whole days, because the testing rules judge whole days:
+# 十四天一检 run on D needs D−14 00:00:00, whatever hour the night runs or a file arrives.
+KEEP_DAYS = 14
 
 NAT_ALIASES: dict[str, tuple[str, ...]] = {
     "id_number": ("身份证号码", "身份证号", "证件号码", "公民身份号码", "id_number", "idcard"),
@@ -33,6 +36,9 @@ NAT_REQUIRED = ("id_number", "sampled_at", "result")
 VACCINE_REQUIRED = ("id_number", "dose", "vaccinated_on")
 
 NEGATIVE, POSITIVE, PENDING = "阴性", "阳性", "未出结果"
+# One sample reported twice (a repeated row, or a later file) keeps its final result: a result over
+# 未出结果, and 阳性 over 阴性, so a stale or conflicting copy never clears a positive.
+RESULT_RANK = {POSITIVE: 2, NEGATIVE: 1, PENDING: 0}
 _RESULTS = {
     "阴性": NEGATIVE, "negative": NEGATIVE, "neg": NEGATIVE, "-": NEGATIVE,
     "阳性": POSITIVE, "positive": POSITIVE, "pos": POSITIVE, "+": POSITIVE,
@@ -116,9 +122,22 @@ def parse_dose(value: object) -> int:
     return _DOSES[text]
 
 
+def kept_since(instant: datetime) -> datetime:
+    """The oldest sampling time kept and counted at `instant`: the Asia/Shanghai midnight that begins the
+    day KEEP_DAYS days before the instant's own day (not the instant minus 14 × 24 hours)."""
+    return datetime.combine(local_day(instant) - timedelta(days=KEEP_DAYS), time.min, SHANGHAI)
+
+
+def kept_until(sampled_at: datetime) -> datetime:
+    """When a sample is no longer needed (its record's expiry): the midnight that ends the last day whose
+    kept window still begins on or before the sample's day. kept_since(t) <= sampled_at exactly while
+    t < kept_until(sampled_at)."""
+    return datetime.combine(local_day(sampled_at) + timedelta(days=KEEP_DAYS + 1), time.min, SHANGHAI)
+
+
 def sample_window(now: datetime) -> tuple[datetime, datetime]:
     """(oldest kept, latest accepted) sampling time at `now`."""
-    return now - timedelta(days=KEEP_DAYS), now + timedelta(hours=1)
+    return kept_since(now), now + timedelta(hours=1)
 
 
 def check_sample_window(sampled_at: datetime, now: datetime, window: tuple[datetime, datetime] | None = None) -> bool:
@@ -135,8 +154,9 @@ BUCKET_LABELS = {"h24": "24小时", "h48": "48小时", "h72": "72小时", "over7
 
 def bucket(last_sampled_at: datetime | None, now: datetime) -> str:
     """The head's home (§2.4.2), by the latest sampling time n hours ago: n ≤ 24; 24 < n ≤ 48;
-    48 < n ≤ 72; n > 72; 未匹配 when there is no sample in the last 14 days."""
-    if last_sampled_at is None or last_sampled_at < now - timedelta(days=KEEP_DAYS):
+    48 < n ≤ 72; n > 72; 未匹配 when there is no sample in the kept days (kept_since: what the ledger
+    shows as the latest sample, the home counts)."""
+    if last_sampled_at is None or last_sampled_at < kept_since(now):
         return "unmatched"
     age = now - last_sampled_at
     if age <= timedelta(hours=24):

@@ -368,6 +368,7 @@ class FeedFile(Model):
     unmatched = NumberAttribute(default=0)
     rejected = NumberAttribute(default=0)
     too_old = NumberAttribute(default=0)
+    repeated = NumberAttribute(default=0)  # rows naming a sample or dose an earlier row of the file named
     newest_at = UnicodeAttribute(null=True)  # newest sampling time / vaccination day in the file (ISO)
     message = UnicodeAttribute(null=True)
     problems = ListAttribute(of=MapAttribute, default=list)  # [{"line": n, "reason": "…"}], first 500

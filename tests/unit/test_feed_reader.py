@@ -109,7 +109,7 @@ def test_undecodable_text_is_rejected_naming_the_column(monkeypatch):
     good = f"{number(1)},甲,{at(1)},,阴性,甲点\n".encode("gbk")
     broken = f"{number(2)},乙,{at(1)},,阴性,".encode("gbk") + b"\x81\x20\n"
     report, rows = run(HEADER.encode("gbk") + b"\n" + good + broken + good, monkeypatch)
-    assert (report.rows_read, len(rows), report.rejected) == (3, 2, 1)
+    assert (report.rows_read, len(rows), report.rejected, report.repeated) == (3, 1, 1, 1)  # the good row twice
     assert report.problems == [{"line": 3, "reason": "采样点的文字编码无法识别（文件应为 UTF-8 或 GBK 编码）"}]
 
 

@@ -1,4 +1,5 @@
-"""The head's home buckets (§2.4.2) at their exact boundaries, and feed times in Asia/Shanghai."""
+"""The head's home buckets (§2.4.2) at their exact boundaries, feed times in Asia/Shanghai, and the kept
+days of NAT data (whole calendar days, as the testing rules judge them)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -19,8 +20,9 @@ NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)  # 09:00 in Asia/Shangha
     (timedelta(hours=48, seconds=1), "h72"),
     (timedelta(hours=72), "h72"),
     (timedelta(hours=72, seconds=1), "over72"),
-    (timedelta(days=14), "over72"),  # still within the 14 days of data
-    (timedelta(days=14, seconds=1), "unmatched"),
+    (timedelta(days=14), "over72"),  # still within the kept days
+    (timedelta(days=14, hours=9), "over72"),  # 11-12 00:00:00 Shanghai: the first second kept
+    (timedelta(days=14, hours=9, seconds=1), "unmatched"),
 ])
 def test_bucket_boundaries(age, expected):
     assert feeds.bucket(NOW - age, NOW) == expected
@@ -75,3 +77,47 @@ def test_future_samples_are_refused_and_old_ones_skipped():
     with pytest.raises(feeds.RowError):
         feeds.check_sample_window(NOW + timedelta(hours=2), NOW)
     assert feeds.check_sample_window(NOW - timedelta(days=15), NOW) is False
+
+
+def shanghai(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("instant,since", [
+    ("2026-12-08 00:00:00", "2026-11-24 00:00:00"),
+    ("2026-12-08 02:00:00", "2026-11-24 00:00:00"),  # the night: 十四天一检's window begins at 11-24 00:00
+    ("2026-12-08 23:59:59", "2026-11-24 00:00:00"),
+    ("2026-12-09 00:00:00", "2026-11-25 00:00:00"),
+    ("2026-03-01 08:00:00", "2026-02-15 00:00:00"),  # across a month end
+])
+def test_kept_since_is_the_midnight_fourteen_days_before_the_day(instant, since):
+    assert feeds.kept_since(shanghai(instant)) == shanghai(since)
+
+
+def test_kept_since_takes_the_day_in_shanghai_not_in_utc():
+    # 2026-12-07 17:00 UTC is 12-08 01:00 in Asia/Shanghai
+    assert feeds.kept_since(datetime(2026, 12, 7, 17, 0, tzinfo=timezone.utc)) == shanghai("2026-11-24 00:00:00")
+    assert feeds.sample_window(NOW)[0] == feeds.kept_since(NOW) == shanghai("2026-11-12 00:00:00")
+
+
+@pytest.mark.parametrize("sampled,until", [
+    ("2026-11-24 00:00:00", "2026-12-09 00:00:00"),
+    ("2026-11-24 23:59:59", "2026-12-09 00:00:00"),
+    ("2026-11-25 00:00:00", "2026-12-10 00:00:00"),
+])
+def test_kept_until_is_when_no_window_needs_the_sample_any_more(sampled, until):
+    at = shanghai(sampled)
+    assert feeds.kept_until(at) == shanghai(until)
+    # kept exactly while it is inside the kept days
+    assert feeds.kept_since(feeds.kept_until(at) - timedelta(seconds=1)) <= at
+    assert feeds.kept_since(feeds.kept_until(at)) > at
+
+
+def test_a_window_is_whole_at_any_hour_of_its_run_day():
+    from chalicelib.rules import testing
+
+    fourteen = testing.rule("14d1")
+    for hour in range(24):
+        run = shanghai("2026-12-08 00:00:00") + timedelta(hours=hour, minutes=59)
+        start, _ = testing.window(fourteen, local_day(run))
+        assert feeds.kept_since(run) <= start

@@ -5,9 +5,10 @@ feeds/vaccine/, ingested once per file, matched to registered people by keyed ID
               ─▶ read it in blocks (feed_reader: CSV in UTF-8 / UTF-8 BOM / GB18030, or .xlsx)
               ─▶ validate each row (feed_rows: a column at a time where the row is clean as
                  written, else one row at a time)
-              ─▶ per block: which people are registered (one batched read), write the records
-                 (idempotent keys), move registered people's state forward, mark the others pending
-              ─▶ the report (counts, rejected lines with reasons) ─▶ done | quarantined
+              ─▶ per block: drop repeats of a sample or dose the file named before (feed_rows.Repeats),
+                 which people are registered (one batched read), write the records (idempotent keys),
+                 move registered people's state forward, mark the others pending
+              ─▶ the report (counts, rejected lines with reasons, repeats) ─▶ done | quarantined
 
 A crash halfway leaves the lease to expire; the redelivered event claims the file again and writes the
 same items (records are keyed by person + sampling time + source; state only moves forward). The claim,
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Iterator
 from urllib.parse import unquote_plus
 
+import numpy as np
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.config import settings
@@ -34,7 +36,8 @@ from chalicelib.services.health import state as health
 from chalicelib.services.jobs import lifecycle as jobs
 from chalicelib.services.health import rekey
 from chalicelib.services.feeds.reader import BadFeedError, Block, csv_blocks, xlsx_blocks
-from chalicelib.services.feeds.rows import NO_TIME, RESULTS, Context, NatRows, Report, nat_rows, vaccine_rows
+from chalicelib.services.feeds.rows import (NO_TIME, RESULTS, Context, NatRows, Repeats, Report, nat_once, nat_rows,
+                                            vaccine_once, vaccine_rows)
 from chalicelib.services.common.parallel import in_parallel
 from chalicelib.store.models import FeedFile, HealthRecord, PersonHealth
 from chalicelib.store.values import plain
@@ -77,6 +80,8 @@ def handle_object(bucket: str, key: str, etag: str = "", *, delivery: int = 1) -
     message = f"读取 {report.rows_read} 行：匹配 {report.matched}，未匹配 {report.unmatched}，拒收 {report.rejected}"
     if kind == "nat":  # only samples older than the 14 days kept are dropped; a dose is kept whatever its date
         message += f"，超过14天 {report.too_old}"
+    if report.repeated:
+        message += f"，重复 {report.repeated}"
     if report.matched:
         roster.mark(roster.ALL)  # the statistics' read model: rebuilt in the background, all partitions
     _finish(record, status="done", message=message, report=report)
@@ -91,17 +96,19 @@ def ingest(kind: str, source_id: str, blocks: Iterator[Block], current: datetime
     report = Report()
     context = Context(current)
     lookup = registered or _registered
+    repeats = Repeats()  # across the blocks: a repeat may come a million rows after its first row
     try:
         for block in blocks:
             report.rows_read += block.count
             if kind == "nat":
                 rows = nat_rows(block, context, report)
                 rows.keys, on_old = _registered_key(rows.keys, context, lookup)
-                _apply_nat(source_id, rows, report, current, lookup, write)
+                _apply_nat(source_id, nat_once(rows, context, repeats, report), report, current, lookup, write)
             else:
                 pairs = vaccine_rows(block, context, report)
                 keys, on_old = _registered_key([k for k, _ in pairs], context, lookup)
-                _apply_vaccine(source_id, list(zip(keys, [v for _, v in pairs])), report, current, lookup, write)
+                pairs, again = vaccine_once(list(zip(keys, [v for _, v in pairs])), repeats, report)
+                _apply_vaccine(source_id, pairs, report, current, lookup, write, again=again)
             if on_old and write:
                 _heal(on_old)
     except BadFeedError as exc:
@@ -137,23 +144,28 @@ def _heal(on_old: dict[str, str]) -> None:
             rekey.move(old, new)
 
 
-def _count(report: Report, keys: list[str], registered: set[str], *, per_row: bool) -> list[bool]:
-    """Count matched and unmatched rows; `per_row`: also return which rows matched."""
+def _count(report: Report, keys: list[str], registered: set[str], again, *, per_row: bool) -> list[bool]:
+    """Count matched and unmatched rows, less those `again` marks (a repeat replacing an earlier block's
+    copy: counted as repeated); `per_row`: also return which rows matched."""
     hits = list(map(registered.__contains__, keys)) if per_row else []
     matched = sum(hits) if per_row else sum(map(registered.__contains__, keys))
+    counted = len(keys)
+    if again is not None:
+        counted -= int(again.sum())
+        matched -= sum(keys[i] in registered for i in np.flatnonzero(again).tolist())
     report.matched += matched
-    report.unmatched += len(keys) - matched
+    report.unmatched += counted - matched
     return hits
 
 
 def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime, lookup, write: bool) -> None:
     if not rows.keys:
         return
-    hits = _count(report, rows.keys, lookup(rows.keys), per_row=write)
+    hits = _count(report, rows.keys, lookup(rows.keys), rows.again, per_row=write)
     report.saw(datetime.fromtimestamp(int(rows.sampled.max()), SHANGHAI).isoformat())
     if not write:
         return
-    keep_until = current + timedelta(days=rules.KEEP_DAYS)
+    keep_until = _marker_expiry(current)
     for start in range(0, len(rows.keys), WRITE_CHUNK):
         part = range(start, min(start + WRITE_CHUNK, len(rows.keys)))
         records, latest, pending, samples = [], {}, set(), {}
@@ -163,7 +175,7 @@ def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime,
             tested = datetime.fromtimestamp(int(rows.tested[i]), SHANGHAI) if rows.tested[i] != NO_TIME else None
             values = {"sampled_at": sampled, "tested_at": tested, "result": RESULTS[rows.result[i]], "site": site}
             records.append(HealthRecord(key, f"nat#{sampled.isoformat()}#{site or '-'}", kind="nat", feed_id=source_id,
-                                        expires_at=sampled + timedelta(days=rules.KEEP_DAYS), **values))
+                                        expires_at=rules.kept_until(sampled), **values))
             if not hits[i]:
                 pending.add(key)
                 continue
@@ -176,15 +188,15 @@ def _apply_nat(source_id: str, rows: NatRows, report: Report, current: datetime,
 
 
 def _apply_vaccine(source_id: str, rows: list[tuple[str, dict]], report: Report, current: datetime, lookup,
-                   write: bool) -> None:
+                   write: bool, *, again=None) -> None:
     if not rows:
         return
     keys = [key for key, _ in rows]
-    hits = _count(report, keys, lookup(keys), per_row=write)
+    hits = _count(report, keys, lookup(keys), again, per_row=write)
     report.saw(max(v["day"] for _, v in rows))
     if not write:
         return
-    keep_until = current + timedelta(days=rules.KEEP_DAYS)
+    keep_until = _marker_expiry(current)
     pending = {key for (key, _), hit in zip(rows, hits) if not hit}
     records = [HealthRecord(key, f"vax#{v['dose']}", kind="vaccine", dose=v["dose"], vaccinated_on=v["day"],
                             product=v["product"], unit=v["unit"], feed_id=source_id,
@@ -193,6 +205,12 @@ def _apply_vaccine(source_id: str, rows: list[tuple[str, dict]], report: Report,
     updates = [lambda key=key, v=v: health.apply_dose(key, dose=v["dose"], day=v["day"], product=v["product"])
                for (key, v), hit in zip(rows, hits) if hit]
     _store(records, markers, updates)
+
+
+def _marker_expiry(current: datetime) -> datetime:
+    """A pending marker lasts as long as the newest sample the file may hold (an hour ahead) is kept, so a
+    person registered later finds their samples at once, not only after the night's rebuild."""
+    return rules.kept_until(rules.sample_window(current)[1])
 
 
 def _store(records: list, markers: list, updates: list) -> None:
@@ -242,7 +260,8 @@ def _finish(record: FeedFile, *, status: str, message: str, report: Report) -> N
     jobs.finish(record, status=status, message=message, actions=[
         FeedFile.rows_read.set(report.rows_read), FeedFile.matched.set(report.matched),
         FeedFile.unmatched.set(report.unmatched), FeedFile.rejected.set(report.rejected),
-        FeedFile.too_old.set(report.too_old), FeedFile.problems.set(report.problems),
+        FeedFile.too_old.set(report.too_old), FeedFile.repeated.set(report.repeated),
+        FeedFile.problems.set(report.problems),
         FeedFile.newest_at.set(report.newest) if report.newest else FeedFile.newest_at.remove()])
 
 
@@ -261,7 +280,8 @@ def public(record: FeedFile, *, with_problems: bool = False) -> dict:
             "received_at": iso(record.received_at), "finished_at": iso(record.finished_at),
             "rows_read": int(record.rows_read or 0), "matched": int(record.matched or 0),
             "unmatched": int(record.unmatched or 0), "rejected": int(record.rejected or 0),
-            "too_old": int(record.too_old or 0), "newest_at": record.newest_at, "message": record.message or ""}
+            "too_old": int(record.too_old or 0), "repeated": int(record.repeated or 0),
+            "newest_at": record.newest_at, "message": record.message or ""}
     if with_problems:
         body["problems"] = [plain(p) for p in record.problems or []]
     return body

@@ -3,20 +3,20 @@
 Feeds and registrations keep person-health current as they happen; this run makes it agree with the
 registry and the kept records once a day, whatever happened in between:
 
-- every person some enterprise registers has their state rebuilt from the last 14 days of records (a
-  sample whose state update failed, or a registration that raced a feed's pending marker, is healed);
+- every person some enterprise registers has their state rebuilt from their kept records (a sample
+  whose state update failed, or a registration that raced a feed's pending marker, is healed);
 - a person marked registered whose staff records are all gone is released: from now on only what
-  matching needs is kept of them, for 14 days, as of anyone nobody registered.
+  matching needs is kept of them, as long as a feed keeps anyone nobody registered (rules.feeds.kept_until).
 
 It reads the staff table and the registered people in full, once a night: a batch job, not a request.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from chalicelib.rules.clock import now
-from chalicelib.rules.feeds import KEEP_DAYS
+from chalicelib.rules.feeds import kept_until
 from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.common.parallel import in_parallel
@@ -31,7 +31,7 @@ def reconcile(current: datetime | None = None) -> dict:
     marked = {state.person_key for state in PersonHealth.scan(PersonHealth.registered == True,  # noqa: E712
                                                                attributes_to_get=["person_key"])}
     released = marked - registry
-    until = current + timedelta(days=KEEP_DAYS)
+    until = kept_until(current)  # a sample of today stays until the last day whose window needs it
     failed = _each(registry, health.rebuild) + _each(released, lambda key: health.release(key, until=until))
     partitions = roster.every_partition()
     failed += _each(partitions, lambda part: roster.rebuild(*part))  # the samples that aged out leave the statistics

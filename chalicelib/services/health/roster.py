@@ -2,7 +2,8 @@
 compliance run and the 09:00 lists), one compact columnar file per ledger partition (category, town).
 
     views/roster/<category>/<town>.npz — per registered staff record: enterprise, person key, 人员类别,
-    birth year, dose days and the course's product; per sample of the last 14 days: whose, when, result
+    birth year, dose days and the course's product; per sample of the kept days (rules.feeds.kept_since:
+    the 14 whole days before the build's day, and that day): whose, when, result
 
 Why a file per partition in S3 and not items: a statistics request for the whole district must not read
 every person (that grows with the district). It reads one object per partition of its scope (a town: one
@@ -23,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import unquote_plus
 
 import numpy as np
@@ -33,7 +34,7 @@ from chalicelib.config import settings
 from chalicelib.integrations import storage
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import iso, now
-from chalicelib.rules.feeds import KEEP_DAYS
+from chalicelib.rules.feeds import RESULT_RANK, kept_since
 from chalicelib.rules.vaccines import NONE, day_number
 from chalicelib.services.common.parallel import in_parallel
 from chalicelib.services.health import state as health
@@ -44,7 +45,8 @@ log = logging.getLogger(__name__)
 MARKS = "uploads/views/"
 ALL = "*"
 RESULT_OF = {"N": 0, "P": 1, "U": 2}  # sample result codes in the file: 阴性, 阳性, 未出结果
-_RANK = {1: 2, 0: 1, 2: 0}  # a sample reported twice keeps its final result: 阳性 over 阴性 over 未出结果
+# a sample reported twice keeps its final result: 阳性 over 阴性 over 未出结果 (as a feed's repeated rows do)
+_RANK = {RESULT_OF[code]: RESULT_RANK[result] for result, code in health.RESULT_CODES.items()}
 _STATE = ["person_key", "recent", "dose1_at", "dose2_at", "dose3_at", "dose1_product", "dose2_product",
           "dose3_product", "products"]
 
@@ -152,7 +154,7 @@ def build(category: str, town: str, current: datetime) -> Part:
     born, created = np.zeros(n, np.int16), np.zeros(n, np.int64)
     doses, course = np.full((3, n), NONE, np.int32), np.full(n, -1, np.int16)
     owner, at, result = [], [], []
-    since = int((current - timedelta(days=KEEP_DAYS)).timestamp())
+    since = int(kept_since(current).timestamp())  # a midnight: the night judges whole days, at any hour
     for i, person in enumerate(people):
         if person.enterprise_id not in index:  # registered just now under an enterprise the query missed
             index[person.enterprise_id] = len(enterprises)

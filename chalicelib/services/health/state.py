@@ -1,9 +1,9 @@
 """Per-person health state (latest NAT sample, vaccination doses), joined into every staff view.
 
 Feeds (services/feeds/ingest.py) write it for registered people; registration (`register`) creates it and
-picks up what feeds said in the last 14 days about a person nobody had registered yet. It is kept per
-person (keyed hash of the ID number), not per staff record, so re-registering or re-importing a person
-never erases it.
+picks up what feeds said in the kept days (rules.feeds.kept_since) about a person nobody had registered
+yet. It is kept per person (keyed hash of the ID number), not per staff record, so re-registering or
+re-importing a person never erases it.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Iterable
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.rules.clock import iso, now
-from chalicelib.rules.feeds import KEEP_DAYS
+from chalicelib.rules.feeds import kept_since
 from chalicelib.store.models import HealthRecord, PersonHealth
 from chalicelib.store.values import condition_failed
 
@@ -35,7 +35,7 @@ def public(state: PersonHealth | None) -> dict:
     if state is None:
         return EMPTY
     sampled = state.last_sampled_at
-    fresh = sampled is not None and sampled >= now() - timedelta(days=KEEP_DAYS)
+    fresh = sampled is not None and sampled >= kept_since(now())
     doses = [state.dose1_at, state.dose2_at, state.dose3_at]
     for n in (2, 1):  # dose n+1 recorded implies dose n
         if doses[n] and not doses[n - 1]:
@@ -93,7 +93,7 @@ def rebuild(person_key: str) -> PersonHealth:
     next rebuild picks up the rest."""
     started = now()
     state = PersonHealth(person_key, registered=True, pending=False)
-    latest, recent, since = None, set(), started - timedelta(days=KEEP_DAYS)
+    latest, recent, since = None, set(), kept_since(started)
     for record in HealthRecord.query(person_key):
         if record.kind == "nat":
             if latest is None or record.sampled_at >= latest.sampled_at:
@@ -108,7 +108,7 @@ def rebuild(person_key: str) -> PersonHealth:
                 record.update(actions=[HealthRecord.expires_at.remove()])
     # what a stored sample may be for this rebuild to replace it: one it read, or one already expired
     replaceable = (PersonHealth.last_sampled_at.does_not_exist()
-                   | (PersonHealth.last_sampled_at < started - timedelta(days=KEEP_DAYS)))
+                   | (PersonHealth.last_sampled_at < since))
     state.recent = recent or None
     if latest is not None:
         state.last_sampled_at, state.last_tested_at = latest.sampled_at, latest.tested_at
