@@ -60,20 +60,44 @@ class Session(Model):
     expires_at = TTLAttribute()
 
 
+class LiveCode(MapAttribute):
+    """One login code a phone holds: a later request adds another, never replaces this one (issue 23)."""
+
+    digest = UnicodeAttribute()  # keyed hash of "<phone>:<code>": the code itself is never stored
+    valid_until = UTCDateTimeAttribute()
+    failures = NumberAttribute(default=0)  # wrong guesses it has survived (every guess is tried against it)
+    sent_at = UTCDateTimeAttribute()
+    client = UnicodeAttribute()  # keyed hash of the address that asked: whose code a full set gives up
+
+
+class SmsSender(MapAttribute):
+    """Codes one client address had sent to this phone on one Shanghai day, and when it last asked."""
+
+    client = UnicodeAttribute()  # keyed hash of the address
+    day = UnicodeAttribute()
+    sent = NumberAttribute(default=0)
+    last_sent_at = UTCDateTimeAttribute()
+
+
 class SmsCode(Model):
-    """The current login code of a phone, its send counters and the wrong guesses it has survived."""
+    """A phone's live login codes, its send counters (per asking address and in all) and a version that
+    makes every change conditional: two requests or guesses at once never lose one another's write."""
 
     class Meta(metaclass=_LazyTableName):
         base_name = "sms-codes"
         billing_mode = "PAY_PER_REQUEST"
 
     phone = UnicodeAttribute(hash_key=True)
-    code_hash = UnicodeAttribute(null=True)
-    code_valid_until = UTCDateTimeAttribute(null=True)
+    codes = ListAttribute(of=LiveCode, default=list)
+    senders = ListAttribute(of=SmsSender, default=list)  # today's only: at most the phone's daily cap of them
     last_sent_at = UTCDateTimeAttribute(null=True)
     send_day = UnicodeAttribute(null=True)
-    sent_that_day = NumberAttribute(default=0)
-    failures = NumberAttribute(default=0)
+    sent_that_day = NumberAttribute(default=0)  # by every address together
+    version = VersionAttribute()
+    # Before issue 23 a phone held one code; a record written then is read as one live code and rewritten.
+    code_hash = UnicodeAttribute(null=True)
+    code_valid_until = UTCDateTimeAttribute(null=True)
+    failures = NumberAttribute(null=True)
 
 
 class Throttle(Model):

@@ -148,10 +148,160 @@ def test_code_expires_after_its_validity(api, make_enterprise, sms, monkeypatch)
     assert api.post("/api/auth/sms-login", body={"phone": "13900001111", "code": code})[0] == 401
 
 
-def test_codes_are_stored_hashed(api, make_enterprise, sms):
+def test_codes_are_stored_hashed(api, make_enterprise, sms, monkeypatch):
+    import json
+
     from chalicelib.store.models import SmsCode
 
     make_enterprise(head_phone="13900001111")
+    _from(monkeypatch, "198.51.100.23")
     api.post("/api/auth/sms", body={"phone": "13900001111"})
-    record = SmsCode.get("13900001111")
-    assert sms.code_for("13900001111") not in record.code_hash
+    stored = json.dumps(SmsCode.get("13900001111").serialize())
+    assert sms.code_for("13900001111") not in stored and "198.51.100.23" not in stored  # nor the address
+
+
+# --- issue 23: nobody else's request keeps a head from logging in ---------------------------------------
+
+HEAD_ADDRESS, STRANGER, THIRD = "198.51.100.7", "203.0.113.66", "192.0.2.5"
+
+
+def _from(monkeypatch, address):
+    monkeypatch.setattr("chalice.local.LambdaEventConverter.LOCAL_SOURCE_IP", address)
+
+
+def _clock(monkeypatch):
+    """auth's clock, moved by the test: 09:00 in Shanghai, so no day rolls over while it runs."""
+    from chalicelib.rules import clock
+
+    current = {"t": clock.now().replace(hour=1, minute=0)}
+    monkeypatch.setattr("chalicelib.services.identity.auth.now", lambda: current["t"])
+    return current
+
+
+def _code(api, phone):
+    return api.post("/api/auth/sms", body={"phone": phone})
+
+
+def _login(api, phone, code):
+    return api.post("/api/auth/sms-login", body={"phone": phone, "code": code})
+
+
+def test_another_clients_code_request_leaves_the_heads_code_working(api, make_enterprise, sms, monkeypatch):
+    """Issue 23: a stranger's POST /api/auth/sms for the head's phone answered 200, and the code the head had
+    received minutes earlier then answered 401. A request adds a code; the ones already sent stay valid."""
+    make_enterprise(head_phone="13900001111")
+    now = _clock(monkeypatch)
+    _from(monkeypatch, HEAD_ADDRESS)
+    assert _code(api, "13900001111")[0] == 200
+    held = sms.code_for("13900001111")
+    _from(monkeypatch, STRANGER)
+    for n in range(8):
+        now["t"] += timedelta(minutes=2)
+        assert _code(api, "13900001111")[0] == 200, n
+    newest = sms.code_for("13900001111")
+    _from(monkeypatch, HEAD_ADDRESS)
+    status, body = _login(api, "13900001111", held)
+    assert status == 200, body
+    assert _login(api, "13900001111", newest)[0] == 200  # what reached the head's phone last works too
+    from chalicelib.store.models import SmsCode
+
+    live = SmsCode.get("13900001111").codes
+    assert len(live) == 5  # a small bounded set: the stranger's oldest codes gave way, never the head's
+
+
+def test_a_stranger_cannot_use_up_the_heads_sends(api, make_enterprise, sms, monkeypatch):
+    """Ten sends a day per phone were shared by everyone: one client used them up and the head could not
+    have a code until midnight. Now ten a day per phone and client address, twenty per phone in all."""
+    make_enterprise(head_phone="13900001111")
+    now = _clock(monkeypatch)
+    _from(monkeypatch, STRANGER)
+    answers = []
+    for _ in range(12):
+        answers.append(_code(api, "13900001111")[0])
+        now["t"] += timedelta(minutes=7)  # under the ten an hour per address
+    assert answers == [200] * 10 + [429, 429]
+    _from(monkeypatch, HEAD_ADDRESS)
+    assert _code(api, "13900001111")[0] == 200
+    assert _login(api, "13900001111", sms.code_for("13900001111"))[0] == 200
+    _from(monkeypatch, THIRD)  # the phone's own cap: twenty codes a day whoever asks (SMS bombing, cost)
+    answers = []
+    for _ in range(10):
+        answers.append(_code(api, "13900001111")[0])
+        now["t"] += timedelta(minutes=7)
+    assert answers == [200] * 9 + [429]
+    status, body = _code(api, "13900001111")
+    assert status == 429 and "该号码今日" in body["message"]
+
+
+def test_a_strangers_wrong_guesses_end_a_code_only_as_the_rule_says(api, make_enterprise, sms, monkeypatch):
+    """Decided (README, docs/security.md): a wrong guess is tried against every live code of the phone, so
+    it counts against each; five end them. Fewer leave the head's code working, a right code clears its
+    count, and after five the head has a fresh code at once: a stranger who asked for a code seconds ago
+    holds only its own minute, and has not used up the head's sends."""
+    make_enterprise(head_phone="13900001111")
+    now = _clock(monkeypatch)
+    _from(monkeypatch, HEAD_ADDRESS)
+    _code(api, "13900001111")
+    held = sms.code_for("13900001111")
+    wrong = "111111" if held != "111111" else "222222"
+    now["t"] += timedelta(minutes=2)
+    _from(monkeypatch, STRANGER)
+    assert _code(api, "13900001111")[0] == 200
+    for _ in range(4):
+        assert _login(api, "13900001111", wrong)[0] == 401
+    _from(monkeypatch, HEAD_ADDRESS)
+    assert _login(api, "13900001111", held)[0] == 200  # and its count starts again
+    _from(monkeypatch, STRANGER)
+    for _ in range(4):
+        assert _login(api, "13900001111", wrong)[0] == 401
+    _from(monkeypatch, HEAD_ADDRESS)
+    assert _login(api, "13900001111", held)[0] == 200
+    _from(monkeypatch, STRANGER)
+    for _ in range(4):
+        _login(api, "13900001111", wrong)
+    status, body = _login(api, "13900001111", wrong)
+    assert status == 401 and "已失效" in body["message"], body
+    _from(monkeypatch, HEAD_ADDRESS)
+    assert _login(api, "13900001111", held)[0] == 401  # five guesses at most, whoever makes them
+    assert _code(api, "13900001111")[0] == 200  # the stranger's request was seconds ago: not the head's minute
+    assert _login(api, "13900001111", sms.code_for("13900001111"))[0] == 200
+
+
+def test_a_code_sent_before_the_upgrade_still_logs_in(api, make_enterprise, sms):
+    """A phone held one code (code_hash) before issue 23: that code stays valid until it expires."""
+    from chalicelib.rules.clock import now
+    from chalicelib.services.common import security
+    from chalicelib.store.models import SmsCode
+
+    make_enterprise(head_phone="13900001111")
+    SmsCode("13900001111", code_hash=security.keyed_hash("sms", "13900001111:246810"),
+            code_valid_until=now() + timedelta(days=3), last_sent_at=now() - timedelta(days=4),
+            send_day="2000-01-01", sent_that_day=1).save()
+    assert _login(api, "13900001111", "246810")[0] == 200
+    assert _code(api, "13900001111")[0] == 200  # a new code joins it
+    assert _login(api, "13900001111", "246810")[0] == 200
+    assert _login(api, "13900001111", sms.code_for("13900001111"))[0] == 200
+
+
+def test_a_guess_that_races_another_write_is_still_counted(api, make_enterprise, sms, monkeypatch):
+    """Every change to a phone's record is conditional on its version: a guess whose write loses the race
+    is verified again and counted, so parallel guesses cannot share one count of five."""
+    from chalicelib.store.models import SmsCode
+
+    make_enterprise(head_phone="13900001111")
+    _code(api, "13900001111")
+    wrong = "111111" if sms.code_for("13900001111") != "111111" else "222222"
+    real_save, raced = SmsCode.save, []
+
+    def save(self, *args, **kwargs):
+        if not raced:  # another wrong guess is written between this one's read and its write
+            raced.append(True)
+            other = SmsCode.get(self.phone, consistent_read=True)
+            other.codes[0].failures += 1
+            real_save(other)
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(SmsCode, "save", save)
+    status, body = _login(api, "13900001111", wrong)
+    assert status == 401 and "还可尝试 3 次" in body["message"], body
+    assert SmsCode.get("13900001111").codes[0].failures == 2

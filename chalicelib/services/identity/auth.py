@@ -1,28 +1,39 @@
 """Logging in and out: staff by username + password, enterprise heads by phone + SMS code (§2.2).
 
 A head's code is a 6-digit number stored as a keyed hash; it stays usable as a password for
-CODE_VALID_DAYS (the seed: "验证码可作为密码多次使用"). Abuse is bounded without handing anyone a way to lock
-the real head out:
-- a code dies after five wrong guesses (the head asks for a fresh one; the phone is never locked), so a
-  guess has at most 5 in 1,000,000 chances per code, and codes per phone are limited;
-- codes are sent at most once a minute and ten a Shanghai day per phone, ten an hour per client address,
-  and SMS_DAILY_LIMIT a day in total (each costs money);
+CODE_VALID_DAYS (the seed: "验证码可作为密码多次使用"). Abuse is bounded without handing anyone a way to keep
+the real head out (issue 23: anyone's request used to replace the head's code, and one client could use
+up the phone's sends for the day):
+- a request adds a code to the phone's live set (at most MAX_LIVE_CODES); a code already sent stays valid
+  until it expires or is guessed wrong five times. When the set is full the asking address's own oldest
+  code gives way, else the oldest of whichever address holds most — so one address never pushes out a
+  code another address asked for;
+- a wrong guess is tried against every live code, so it counts against each: five end them (a guesser has
+  at most 5 tries per code, at most SENDS_PER_PHONE_DAY codes a day: ≤ 100 in a million per phone and
+  day). The phone is never locked, and the head can always ask for a fresh code at once, because —
+- sends are counted per phone *and client address* (one a minute, ten a Shanghai day), so another client
+  holds neither the head's minute nor the head's ten; per phone in all SENDS_PER_PHONE_DAY a day (SMS
+  bombing, cost), ten an hour per client address, and SMS_DAILY_LIMIT a day in total;
 - wrong codes are limited per client address (twenty an hour), whichever phones they name;
 - staff passwords: five wrong within 15 minutes lock the account for the rest of that window, twenty
   an hour from one client address stop that address; a disabled account answers exactly as a wrong
   password does.
 A phone that heads no enterprise gets the same answer and the same limits as one that does, and no
-code, so the endpoint reveals no accounts. The client address is API Gateway's sourceIp.
+code, so the endpoint reveals no accounts. The client address is API Gateway's sourceIp (or the viewer
+behind the console's CloudFront: api/common.viewer_address); the record keeps only its keyed hash.
+Every change to a phone's record is conditional on its version and retried from a fresh read, so two
+requests or guesses at once never lose each other's write (nor a guess its count).
 """
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.access.scope import Scope
 from chalicelib.config import settings
@@ -39,12 +50,15 @@ from chalicelib.rules.phone import normalize_mobile
 from chalicelib.services.identity import audit
 from chalicelib.services.common import security
 from chalicelib.services.common import throttle
-from chalicelib.store.models import Account, Enterprise, Session, SmsCode
+from chalicelib.store.models import Account, Enterprise, LiveCode, Session, SmsCode, SmsSender
 from chalicelib.store.values import condition_failed
 
-SEND_INTERVAL = timedelta(seconds=60)
-SENDS_PER_DAY = 10
+SEND_INTERVAL = timedelta(seconds=60)  # per phone and client address
+SENDS_PER_DAY = 10  # per phone and client address, a Shanghai day
+SENDS_PER_PHONE_DAY = 20  # per phone, every address together: two strangers' tens at most
+MAX_LIVE_CODES = 5
 MAX_FAILURES = 5  # wrong guesses a code survives
+WRITE_ATTEMPTS = 5  # conditional writes of a phone's record before answering "try again"
 HOUR = timedelta(hours=1)
 SENDS_PER_CLIENT_HOUR = 10
 CODE_GUESSES_PER_CLIENT_HOUR = 20
@@ -121,40 +135,36 @@ def request_sms_code(*, phone: str, client: str = "") -> dict:
     mobile = normalize_mobile(phone)
     if mobile is None:
         raise ValidationError("手机号码格式不正确", fields={"phone": "请输入正确的11位手机号码"})
-    current = now()
-    record = _sms_record(mobile)
-    if record.last_sent_at and current - record.last_sent_at < SEND_INTERVAL:
-        wait = int((SEND_INTERVAL - (current - record.last_sent_at)).total_seconds()) + 1
-        raise RateLimitedError(f"验证码发送过于频繁，请 {wait} 秒后再试", retry_after=wait)
-    today = local_day(current).isoformat()
-    sent_today = record.sent_that_day if record.send_day == today else 0
-    if sent_today >= SENDS_PER_DAY:
-        raise RateLimitedError("该号码今日获取验证码次数已达上限，请明天再试")
-    # Before anything is counted, and for every phone alike: a broken SMS secret (SmsUnavailableError)
-    # answers the same whether or not the phone heads an enterprise, and uses up no one's sends.
-    outbox = sender()
-    if throttle.hit("sms-client", client, window=HOUR) > SENDS_PER_CLIENT_HOUR:
-        audit.record(action="获取验证码被限制（该地址请求过多）", actor=mobile, role="head", outcome="拒绝")
-        raise RateLimitedError("获取验证码过于频繁，请稍后再试", retry_after=throttle.seconds_left(HOUR))
-    if throttle.hit("sms-total", "all", window=timedelta(days=1)) > settings().sms_daily_limit:
-        raise RateLimitedError("今日短信发送量已达系统上限，请明天再试或联系系统运维人员")
-    actions = [SmsCode.last_sent_at.set(current), SmsCode.send_day.set(today),
-               SmsCode.sent_that_day.set(sent_today + 1)]
+    asker = _client_key(client)
     code = None
-    if _heads_an_enterprise(mobile):
-        code = f"{secrets.randbelow(10**6):06d}"
-        actions += [SmsCode.code_hash.set(security.keyed_hash("sms", f"{mobile}:{code}")),
-                    SmsCode.code_valid_until.set(current + timedelta(days=settings().code_valid_days)),
-                    SmsCode.failures.set(0)]
-    # The condition makes two simultaneous requests send at most one code.
-    condition = (SmsCode.last_sent_at.does_not_exist() if record.last_sent_at is None
-                 else SmsCode.last_sent_at == record.last_sent_at)
-    try:
-        record.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if condition_failed(exc):
-            raise RateLimitedError("验证码发送过于频繁，请稍后再试") from exc
-        raise
+    for attempt in range(WRITE_ATTEMPTS):
+        current = now()
+        record = _sms_record(mobile)
+        today = local_day(current).isoformat()
+        sent_today = _check_sends(record, asker, current, today)
+        if attempt == 0:
+            # Before anything is counted, and for every phone alike: a broken SMS secret (SmsUnavailableError)
+            # answers the same whether or not the phone heads an enterprise, and uses up no one's sends.
+            outbox = sender()
+            if throttle.hit("sms-client", client, window=HOUR) > SENDS_PER_CLIENT_HOUR:
+                audit.record(action="获取验证码被限制（该地址请求过多）", actor=mobile, role="head", outcome="拒绝")
+                raise RateLimitedError("获取验证码过于频繁，请稍后再试", retry_after=throttle.seconds_left(HOUR))
+            if throttle.hit("sms-total", "all", window=timedelta(days=1)) > settings().sms_daily_limit:
+                raise RateLimitedError("今日短信发送量已达系统上限，请明天再试或联系系统运维人员")
+            if _heads_an_enterprise(mobile):
+                code = f"{secrets.randbelow(10**6):06d}"
+        live = _live(record, current)
+        if code is not None:
+            live = _admit(live, LiveCode(digest=security.keyed_hash("sms", f"{mobile}:{code}"), failures=0,
+                                         valid_until=current + timedelta(days=settings().code_valid_days),
+                                         sent_at=current, client=asker))
+        _store_codes(record, live)
+        record.senders = _count_send(record, asker, current, today)
+        record.last_sent_at, record.send_day, record.sent_that_day = current, today, sent_today + 1
+        if _saved(record):
+            break
+    else:
+        raise RateLimitedError("验证码发送过于频繁，请稍后再试")
     audit.record(action="获取验证码", actor=mobile, role="head",
                  target=None if code is not None else "该号码未登记为企业负责人电话，未发送")
     if code is not None:
@@ -170,33 +180,116 @@ def login_with_code(*, phone: str, code: str, client: str = "") -> LoginResult:
     if throttle.count("code-client", client, window=HOUR) >= CODE_GUESSES_PER_CLIENT_HOUR:
         audit.record(action="验证码登录被限制（该地址错误次数过多）", actor=mobile, role="head", outcome="拒绝")
         raise RateLimitedError("验证码错误次数过多，请稍后再试", retry_after=throttle.seconds_left(HOUR))
-    code = (code or "").strip()
-    current = now()
-    record = _sms_record(mobile)
-    valid = (record.code_hash is not None and record.code_valid_until is not None
-             and record.code_valid_until > current
-             and secrets.compare_digest(record.code_hash, security.keyed_hash("sms", f"{mobile}:{code}")))
-    if not valid:
-        throttle.hit("code-client", client, window=HOUR)
-        audit.record(action="登录失败", actor=mobile, role="head", target="验证码错误或已过期", outcome="失败")
-        if record.code_hash is None:
+    digest = security.keyed_hash("sms", f"{mobile}:{(code or '').strip()}")
+    for _ in range(WRITE_ATTEMPTS):
+        record = _sms_record(mobile)
+        live = _live(record, now())
+        match = next((c for c in live if secrets.compare_digest(c.digest, digest)), None)
+        if match is not None:
+            if match.failures:  # whoever holds the code is here: its count starts again (a lost race keeps it)
+                match.failures = 0
+                _store_codes(record, live)
+                _saved(record)
+            break
+        if not live:
+            _wrong_code(client, mobile)
             raise UnauthenticatedError("验证码错误或已过期，请重新获取验证码")
-        failures = (record.failures or 0) + 1
-        if failures >= MAX_FAILURES:  # the code dies, the phone does not: a fresh code works at once
-            record.update(actions=[SmsCode.code_hash.remove(), SmsCode.code_valid_until.remove(),
-                                   SmsCode.failures.set(0)])
+        for live_code in live:  # the guess was tried against each of them
+            live_code.failures = (live_code.failures or 0) + 1
+        survivors = [c for c in live if c.failures < MAX_FAILURES]
+        _store_codes(record, survivors)
+        if not _saved(record):
+            continue  # someone else's write came first: verify again against what is stored now
+        _wrong_code(client, mobile)
+        if len(survivors) < len(live):  # the codes die, the phone does not: a fresh code works at once
             audit.record(action="验证码作废（错误次数过多）", actor=mobile, role="head", outcome="拒绝")
+        if not survivors:
             raise UnauthenticatedError("验证码错误次数过多，该验证码已失效，请重新获取验证码")
-        record.update(actions=[SmsCode.failures.set(failures)])
-        raise UnauthenticatedError(f"验证码错误或已过期（该验证码还可尝试 {MAX_FAILURES - failures} 次）")
+        raise UnauthenticatedError(f"验证码错误或已过期（该验证码还可尝试 {MAX_FAILURES - survivors[-1].failures} 次）")
+    else:
+        raise RateLimitedError("验证码校验繁忙，请稍后再试")
     if not _heads_an_enterprise(mobile):
         # The enterprise was deleted or its head changed since the code was sent.
         raise UnauthenticatedError("该号码未登记为企业负责人电话，请联系所属委办局或镇街")
-    if record.failures:
-        record.update(actions=[SmsCode.failures.set(0)])
     result = _open_session(mobile, "head", 0, _head_principal(mobile))
     audit.record(result.principal, action="登录")
     return result
+
+
+def _wrong_code(client: str, mobile: str) -> None:
+    throttle.hit("code-client", client, window=HOUR)
+    audit.record(action="登录失败", actor=mobile, role="head", target="验证码错误或已过期", outcome="失败")
+
+
+def _client_key(client: str) -> str:
+    """Which address asked, as the record keeps it: a keyed hash, never the address."""
+    return security.keyed_hash("sms-client", client or "unknown")[:16]
+
+
+def _check_sends(record: SmsCode, asker: str, current: datetime, today: str) -> int:
+    """Refuse a send past this address's minute or day for the phone, or past the phone's day; else the
+    phone's sends today so far."""
+    mine = next((s for s in record.senders or [] if s.client == asker), None)
+    if mine is not None and current - mine.last_sent_at < SEND_INTERVAL:
+        wait = int((SEND_INTERVAL - (current - mine.last_sent_at)).total_seconds()) + 1
+        raise RateLimitedError(f"验证码发送过于频繁，请 {wait} 秒后再试", retry_after=wait)
+    sent_today = (record.sent_that_day or 0) if record.send_day == today else 0
+    if (mine is not None and mine.day == today and mine.sent >= SENDS_PER_DAY) or sent_today >= SENDS_PER_PHONE_DAY:
+        raise RateLimitedError(f"该号码今日获取验证码次数已达上限：已收到的验证码{settings().code_valid_days}天内仍可使用，"
+                               "或请明天再试")
+    return sent_today
+
+
+def _count_send(record: SmsCode, asker: str, current: datetime, today: str) -> list[SmsSender]:
+    """Today's senders with this send counted; other days' are dropped (a minute-old one kept for its
+    minute), so the list is at most the phone's daily cap long."""
+    kept, mine = [], None
+    for entry in record.senders or []:
+        if entry.client == asker:
+            mine = entry
+        elif entry.day == today or current - entry.last_sent_at < SEND_INTERVAL:
+            kept.append(entry)
+    sent = (mine.sent or 0) + 1 if mine is not None and mine.day == today else 1
+    return kept + [SmsSender(client=asker, day=today, sent=sent, last_sent_at=current)]
+
+
+def _live(record: SmsCode, current: datetime) -> list[LiveCode]:
+    """The phone's codes that still log in, oldest first (a code from before issue 23 among them)."""
+    codes = [c for c in record.codes or [] if c.valid_until > current and (c.failures or 0) < MAX_FAILURES]
+    if (record.code_hash and record.code_valid_until and record.code_valid_until > current
+            and (record.failures or 0) < MAX_FAILURES):
+        codes.insert(0, LiveCode(digest=record.code_hash, valid_until=record.code_valid_until,
+                                 failures=record.failures or 0, sent_at=record.last_sent_at or current, client=""))
+    return codes
+
+
+def _admit(codes: list[LiveCode], new: LiveCode) -> list[LiveCode]:
+    """The live set with a new code. Full, it gives up the asking address's own oldest code, else the
+    oldest code of the address that holds most: a stranger's requests only ever replace the stranger's."""
+    if len(codes) >= MAX_LIVE_CODES:
+        own = [c for c in codes if c.client == new.client]
+        if not own:
+            held = Counter(c.client for c in codes)
+            own = [c for c in codes if held[c.client] == max(held.values())]
+        oldest = min(own, key=lambda c: c.sent_at)
+        codes = [c for c in codes if c is not oldest]
+    return [*codes, new]
+
+
+def _store_codes(record: SmsCode, codes: list[LiveCode]) -> None:
+    record.codes = codes
+    record.code_hash = record.code_valid_until = record.failures = None  # the one-code form: now in codes
+
+
+def _saved(record: SmsCode) -> bool:
+    """Write the record if nobody else wrote it since it was read (its version); False if someone did."""
+    try:
+        record.save()
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def authenticate(token: str | None) -> Principal:
