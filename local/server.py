@@ -7,6 +7,12 @@ Each API process holds its own Chalice app behind Chalice's local API Gateway em
 the request being handled on itself, `app.current_request`, as a Lambda does: one request per process).
 A slow export occupies one process; the other pages are answered by the others. A process that dies is
 replaced, and its request answers 502 with a Chinese message instead of hanging.
+
+A request's body is bounded before it is read, as API Gateway bounds it before Lambda sees it: past its
+route's limit (api/edge.body_limit: the upload size for the three upload routes, 256 KB for a form) on
+its Content-Length it is refused with 413 unread; sent in chunks, it is read only while it stays inside
+the limit. Nothing past the limit is ever held (a 50 MB upload used to be read whole, +241 MB in one
+process, before the app refused it).
 """
 from __future__ import annotations
 
@@ -16,7 +22,9 @@ import mimetypes
 import multiprocessing
 import os
 import queue
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -32,6 +40,9 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _CONTEXT = multiprocessing.get_context("spawn")  # a clean interpreter: never fork a process with threads
+# After refusing a body, what the client still sends is dropped (never kept) for this long before the
+# connection closes: closed at once with unread data, TCP resets it and the client may lose the 413.
+LINGER_SECONDS = 2.0
 
 
 def _serve_requests(connection) -> None:
@@ -122,6 +133,8 @@ class ApiPool:
 
 
 def make_handler(pool: ApiPool, dist: Path):
+    from chalicelib.api.edge import API_HEADERS, body_limit
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -133,10 +146,86 @@ def make_handler(pool: ApiPool, dist: Path):
             self.send_response_only(code, message)
             self.send_header("Date", self.date_time_string())
 
+        def handle_expect_100(self):
+            """`Expect: 100-continue` (curl's way with a large body): refuse before the body is sent."""
+            if self.path.startswith("/api/"):
+                limit, message = body_limit(self.command, self.path)
+                if self._declared_length() is not None and self._declared_length() > limit:
+                    self._refuse(413, "TOO_LARGE", message)
+                    return False
+            return super().handle_expect_100()
+
+        def _declared_length(self) -> int | None:
+            try:
+                length = int(self.headers.get("content-length") or 0)
+            except ValueError:
+                return None
+            return length if length >= 0 else None
+
+        def _body(self) -> bytes | None:
+            """The request's body within its route's limit, or None once a refusal has been sent."""
+            limit, message = body_limit(self.command, self.path)
+            if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                return self._chunked(limit, message)
+            length = self._declared_length()
+            if length is None:
+                self._refuse(400, "BAD_REQUEST", "请求头 Content-Length 不正确")
+                return None
+            if length > limit:  # refused on what it says, before a byte of it is read
+                self._refuse(413, "TOO_LARGE", message)
+                return None
+            return self.rfile.read(length) if length else b""
+
+        def _chunked(self, limit: int, message: str) -> bytes | None:
+            """A chunked body, each chunk read only if the total stays within the limit."""
+            parts, total = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    size = -1
+                if size < 0:
+                    self._refuse(400, "BAD_REQUEST", "请求内容的分块编码不正确")
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailer fields: none is used
+                    return b"".join(parts)
+                if total + size > limit:
+                    self._refuse(413, "TOO_LARGE", message)
+                    return None
+                parts.append(self.rfile.read(size))
+                total += size
+                self.rfile.readline(3)  # the chunk's CRLF
+
+        def _refuse(self, status: int, code: str, message: str):
+            """A JSON refusal as the API gives, then close: the rest of the body is never read into memory."""
+            data = json.dumps({"code": code, "message": message}, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            for name, value in API_HEADERS.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_WR)  # the answer is complete
+                self.connection.settimeout(0.5)
+                deadline = time.monotonic() + LINGER_SECONDS
+                while time.monotonic() < deadline and self.connection.recv(65536):
+                    pass  # dropped as it arrives: the client reads the 413 instead of a reset
+            except OSError:
+                pass
+
         def _api(self):
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
+            body = self._body()
+            if body is None:
+                return
+            headers = {k.lower(): v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+            headers["content-length"] = str(len(body))
             status, out_headers, out_body, encoded = pool.handle(self.command, self.path, headers, body,
                                                                   self.client_address[0])
             if encoded:  # as API Gateway does for binary media types

@@ -13,6 +13,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.access import policy
 from chalicelib.api import params as forms
+from chalicelib.api.edge import MAX_JSON_BYTES, UPLOADS
 from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
 from chalicelib.services.identity import audit
@@ -96,6 +97,8 @@ def route(bp: Blueprint, method: str, path: str, *, content_types: list[str] | N
     if forms.undeclared(path):
         raise LookupError(f"route {method} {path}: parameters {forms.undeclared(path)} have no form in "
                           "chalicelib/api/params.py")
+    if bool(content_types) != ((method, path) in UPLOADS):  # the body limit the edge and the relay apply
+        raise LookupError(f"route {method} {path}: a route takes a file exactly when api/edge.py UPLOADS names it")
 
     def decorate(view: Callable) -> Callable:
         wrapped = endpoint(bp, public=who == policy.PUBLIC,
@@ -118,7 +121,6 @@ def bearer_token(bp: Blueprint) -> str | None:
     return None
 
 
-MAX_JSON_BYTES = 256 * 1024  # the largest form is a batch delete of 500 ids (~25 KB)
 MAX_JSON_DEPTH = 6  # the deepest body is an enterprise's extra fields: {"extra": {"project_name": "…"}}
 
 

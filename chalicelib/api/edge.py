@@ -1,6 +1,8 @@
 """What every API answer gets, whichever route (or none) produced it: browser security headers, and the
 framework's own refusals (wrong method, wrong content type, a download asked for without an Accept
-header) in Chinese and in the shape of every other error — never Chalice's English internals.
+header) in Chinese and in the shape of every other error — never Chalice's English internals. And what
+every request may carry: a body no larger than its route takes, refused on its declared Content-Length
+before any view reads it (`body_limit`, also what the local server's relay refuses before reading).
 
 Registered as Chalice `http` middleware in app.py, so it wraps the whole REST handler, including the
 answers Chalice gives before any view runs.
@@ -11,6 +13,7 @@ import json
 
 from chalice import Chalice, Response
 
+from chalicelib.config import settings
 from chalicelib.runtime import running
 
 # An API answer is data, never a page: it may not run, embed or be embedded anything.
@@ -29,6 +32,45 @@ _FRAMEWORK = {
     "NotFoundError": ("NOT_FOUND", "接口不存在"),
     "InternalServerError": ("INTERNAL", "服务器内部错误，请稍后重试或联系系统运维人员"),
 }
+
+
+MAX_JSON_BYTES = 256 * 1024  # the largest form is a batch delete of 500 ids (~25 KB)
+# The routes that take a file as their body (api/common.route refuses content types on any other route),
+# each with what a too-large file is told; every other route takes at most a JSON form.
+UPLOADS = {
+    ("POST", "/api/enterprises/import"): "文件超过 {mb} MB，请拆分后分批导入",
+    ("POST", "/api/staff/import"): "文件超过 {mb} MB，请拆分后分批导入",
+    ("POST", "/api/feeds/upload"): "文件超过 {mb} MB：较大的数据文件请由数据提供方直接放入 S3 的 feeds/nat/ 或 "
+                                   "feeds/vaccine/ 目录",
+}
+
+
+def body_limit(method: str, path: str) -> tuple[int, str]:
+    """The most bytes a request to this route may carry, and the Chinese message of a 413 past it. `path`
+    is the route's (a concrete path serves as well: no upload route has a parameter)."""
+    message = UPLOADS.get((method.upper(), path.split("?", 1)[0]))
+    if message is not None:
+        limit = settings().max_upload_bytes
+        return limit, message.format(mb=limit >> 20)
+    return MAX_JSON_BYTES, f"请求内容过大（超过 {MAX_JSON_BYTES // 1024} KB）"
+
+
+def too_large(message: str) -> Response:
+    return Response(body=json.dumps({"code": "TOO_LARGE", "message": message}, ensure_ascii=False),
+                    status_code=413, headers={"Content-Type": "application/json; charset=utf-8"})
+
+
+def _declared_too_large(request) -> Response | None:
+    """A body whose Content-Length says it is past the route's limit: refused before a view decodes it.
+    (A body without one is bounded by API Gateway and Lambda, and checked by the view that reads it.)"""
+    if request is None:
+        return None
+    declared = (request.headers or {}).get("content-length")
+    limit, message = body_limit(request.method, request.path)
+    try:
+        return too_large(message) if declared is not None and int(declared) > limit else None
+    except ValueError:  # API Gateway would not pass it on; a local caller might
+        return None
 
 
 def _translated(response: Response) -> Response:
@@ -54,7 +96,7 @@ def register(app: Chalice) -> None:
     @app.middleware("http")
     def secure_answers(event, get_response):
         with running("api_handler"):
-            response = _translated(get_response(event))
+            response = _declared_too_large(event) or _translated(get_response(event))
         for name, value in API_HEADERS.items():
             if name not in response.headers and name.lower() not in {k.lower() for k in response.headers}:
                 response.headers[name] = value

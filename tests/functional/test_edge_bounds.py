@@ -145,3 +145,86 @@ def test_ids_a_json_body_names_are_checked_by_the_same_forms(api, tokens):
         assert status == 400 and body["fields"] == {"item": "推送记录格式不正确"}, (path, body)
     status, body = api.post("/api/auth/login", body={"username": LONG, "password": "x"})
     assert status == 401 and body["message"] == "用户名或密码错误", body
+
+
+# --- a body's size, checked before it is read ----------------------------------------------------------
+
+def test_the_edge_refuses_a_body_on_its_declared_length_before_the_view_reads_it(api, tokens):
+    """In the app itself (api/edge.py, the `http` middleware): what API Gateway passes on is refused on
+    its Content-Length with the route's own message, before a view decodes it."""
+    status, body = api.call("POST", "/api/enterprises/import", token=tokens["admin"], raw=b"PK\x03\x04",
+                            headers={"Content-Type": XLSX, "Content-Length": str(50 << 20)})
+    assert status == 413 and body == {"code": "TOO_LARGE", "message": "文件超过 4 MB，请拆分后分批导入"}, body
+    status, body = api.call("POST", "/api/enterprises", token=tokens["admin"], body={},
+                            headers={"Content-Length": str(1 << 20)})
+    assert status == 413 and body["message"] == "请求内容过大（超过 256 KB）", body
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    """local/server.py as `make run` starts it (the relay and one API process), without the AWS stand-ins:
+    every request below is answered before anything is stored."""
+    from local.server import Server
+    from local.stack import free_port
+
+    server = Server(port=free_port(), processes=1, dist=tmp_path_factory.mktemp("dist")).start()
+    yield server
+    server.stop()
+
+
+def _send(front, head: str, body: bytes = b"", *, wait: float = 10.0):
+    """Send a request's head and some of its body on a raw socket; the answer as (status, headers, JSON
+    body, seconds it took). A server that waits for the rest of the body makes this time out."""
+    import http.client
+    import json
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", front.port), timeout=wait) as sock:
+        started = time.monotonic()
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        data = answer.read()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, json.loads(data), time.monotonic() - started
+
+
+@pytest.mark.once
+def test_the_local_server_refuses_a_declared_50_mb_upload_without_reading_it(front):
+    """The finding: a 50 MB body to the upload route was read whole (+241 MB in one API process) before its
+    413. Now the relay refuses on Content-Length: 64 KB of the 50 MB are sent, and the 413 comes at once."""
+    status, headers, body, seconds = _send(front, (
+        f"POST /api/enterprises/import HTTP/1.1\nHost: x\nContent-Type: {XLSX}\nContent-Length: {50 << 20}\n"),
+        b"\0" * 65536)
+    assert status == 413 and body == {"code": "TOO_LARGE", "message": "文件超过 4 MB，请拆分后分批导入"}, body
+    assert headers["connection"] == "close" and headers["x-content-type-options"] == "nosniff"
+    assert seconds < 5
+    status, _, body, _ = _send(front, f"POST /api/auth/login HTTP/1.1\nHost: x\nContent-Length: {1 << 20}\n")
+    assert status == 413 and body["message"] == "请求内容过大（超过 256 KB）"
+    status, _, body, _ = _send(front, "POST /api/auth/login HTTP/1.1\nHost: x\nContent-Length: 12x\n")
+    assert status == 400 and "Content-Length" in body["message"]
+    # curl's way with a large body: refused before the body is sent
+    status, _, body, _ = _send(front, (f"POST /api/staff/import HTTP/1.1\nHost: x\nContent-Type: {XLSX}\n"
+                                       f"Content-Length: {50 << 20}\nExpect: 100-continue\n"))
+    assert status == 413 and "4 MB" in body["message"]
+
+
+@pytest.mark.once
+def test_the_local_server_reads_a_chunked_body_only_while_it_is_within_the_limit(front):
+    # one chunk that says it is 5 MB: refused on its size line, nothing of it read
+    status, _, body, seconds = _send(front, (
+        "POST /api/feeds/upload?kind=nat HTTP/1.1\nHost: x\nContent-Type: text/csv\nTransfer-Encoding: chunked\n"),
+        b"500000\r\n" + b"a" * 1024)
+    assert status == 413 and "feeds/nat/" in body["message"] and seconds < 5, body
+    # small chunks past the limit: read up to it, refused at the chunk that would cross it
+    chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
+    status, _, body, _ = _send(front, "POST /api/auth/sms HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n",
+                               chunk * 5)
+    assert status == 413 and body["message"] == "请求内容过大（超过 256 KB）", body
+    # within the limit, the body reaches the app whole (before, a chunked body arrived empty)
+    status, _, body, _ = _send(front, "POST /api/auth/sms HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n",
+                               b"1\r\n{\r\n0\r\n\r\n")
+    assert status == 400 and body["message"] == "请求内容不是有效的 JSON", body
+    # and the server still answers
+    status, _, body, _ = _send(front, "GET /api/lists HTTP/1.1\nHost: x\nConnection: close\n")
+    assert status == 401
