@@ -34,7 +34,8 @@ class Form:
     label: str  # what a user reads: 企业编号
     pattern: str
     absent: str | None = None  # a path id of the wrong form: "<absent>（<label>格式不正确）", 404
-    message: str | None = None  # otherwise a 400 with this message (default: <label>格式不正确)
+    message: str | None = None  # otherwise a 400 with this message (default: <label>格式不正确); the
+    # field's own name (`item`) is in the answer's `fields`, never in the sentence a user reads
 
     def matches(self, value: str) -> bool:
         return re.fullmatch(self.pattern, value) is not None
@@ -91,8 +92,7 @@ def check(path_values: Mapping[str, str], query: Mapping[str, Iterable[str]]) ->
                 if value and not form.matches(value):
                     _refuse(name, form, path=False)
             elif len(value) > MAX_QUERY_CHARS:
-                label = LABELS.get(name)
-                where = f"查询参数 {name}（{label}）" if label else "查询参数"  # never echo an unknown long name
+                where = LABELS.get(name, "查询参数")  # the field in words; never an unknown name echoed
                 raise ValidationError(f"{where}过长（最多 {MAX_QUERY_CHARS} 个字符）",
                                       fields={name[:40]: f"最多 {MAX_QUERY_CHARS} 个字符"})
 
@@ -113,5 +113,4 @@ def _refuse(name: str, form: Form, *, path: bool) -> None:
     wrong = f"{form.label}格式不正确"
     if path and form.absent:
         raise NotFoundError(f"{form.absent}（{wrong}）", fields={name: wrong})
-    message = form.message or (wrong if path else f"查询参数 {name}（{form.label}）格式不正确")
-    raise ValidationError(message, fields={name: form.message or wrong})
+    raise ValidationError(form.message or wrong, fields={name: form.message or wrong})
