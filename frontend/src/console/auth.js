@@ -7,8 +7,9 @@ export const session = reactive({ user: null, lists: null, ledgerCategories: nul
 
 export const STAFF_ROLES = ['admin', 'bureau', 'town', 'taskforce']
 export const EDIT_ROLES = ['admin', 'bureau', 'town']
-// 推送记录: 运维, 专班 (everything) and a bureau (its categories' lists); not a town
-export const PUSH_ROLES = ['admin', 'bureau', 'taskforce']
+// 推送记录: 运维, 专班 (everything), a bureau (its categories' lists and what was sent to it) and a 镇街 (the
+// messages sent to its own 粤政易 account)
+export const PUSH_ROLES = ['admin', 'bureau', 'town', 'taskforce']
 
 export async function loadMe() {
   session.user = await api.get('/api/me', null, { silent: true })

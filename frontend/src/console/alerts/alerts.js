@@ -19,10 +19,13 @@ export function runTagType(status) {
 
 export const RUN_BUSY = ['queued', 'running']
 
-/** A message (待发送 / 发送中 / 已发送 / 发送失败 / 结果未知) as an el-tag type. */
+/**
+ * A message (待发送 / 发送中 / 已发送 / 发送失败 / 结果未知 / 未推送（无接收人） / 已被更正取代) as an el-tag
+ * type.
+ */
 export function pushTagType(status) {
   if (status === 'sent') return 'success'
-  if (status === 'failed') return 'danger'
+  if (status === 'failed' || status === 'unrouted') return 'danger'
   if (status === 'unknown') return 'warning'
   if (status === 'running') return 'primary'
   return 'info'
@@ -36,10 +39,13 @@ function localDay(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
 }
 
-/** A day 重新运行检查 does not offer: before the last 14 days, or after today (Asia/Shanghai). */
-export function outsideRunDays(date) {
+/**
+ * A day 重新运行检查 does not offer: before `earliest` (the server's earliest_rerun: the oldest day whose rule
+ * windows the kept data still covers; else the last 14 days), or after today (Asia/Shanghai).
+ */
+export function outsideRunDays(date, earliest = '') {
   const day = localDay(date)
-  return day < shanghaiDate(1 - RUN_DAYS) || day > shanghaiDate(0)
+  return day < (earliest || shanghaiDate(1 - RUN_DAYS)) || day > shanghaiDate(0)
 }
 
 /** A day after today (Asia/Shanghai): 推送记录 has nothing there. */
