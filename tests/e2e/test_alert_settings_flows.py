@@ -1,7 +1,11 @@
 """Issue 12, item 1 (seed §2.5): 【告警设置】 on a 哨点人员 page. The supervising bureau (区邮政管理局, 快递物流)
 changes the 检测频次 and the 高级推送人员, an invalid 粤政易账号 is refused with the server's Chinese message and
 nothing is saved, someone saving meanwhile is noticed (409) and the dialog reloads; a 镇街 user reads the same
-settings without being able to change them — at 1440×900 and 390×844."""
+settings without being able to change them — at 1440×900 and 390×844.
+
+Issue 22: a recipient is picked from the accounts that carry a 粤政易 userid, gets a 发送测试消息, and an account
+the 粤政易 directory does not know is refused on save with the message at its row; a category whose towns
+nobody receives is warned about (港口码头 has no 高级推送人员); 账号管理 shows and checks each account's 粤政易账号."""
 from __future__ import annotations
 
 import json
@@ -18,10 +22,12 @@ PHONE = {"width": 390, "height": 844}
 RULE_NAMES = ["一天一检", "两天一检", "三天一检", "三天两检", "七天一检", "七天两检", "七天三检", "十四天一检"]
 SETTINGS = "/api/alerts/settings/express"
 DIALOG = "[data-test=alert-settings-dialog]"
+# members of the local 粤政易 stand-in (local/wecom.py), whose directory every new recipient is checked against
 RECIPIENTS = [
-    {"user_id": "chenzhiqiang", "name": "陈志强", "town": ""},
-    {"user_id": "li.haiyan@nansha", "name": "李海燕", "town": "南沙街"},
+    {"user_id": "zhujian", "name": "住建值班", "town": ""},
+    {"user_id": "huangge", "name": "黄阁镇值班", "town": "黄阁镇"},
 ]
+UNKNOWN = "wangxm"  # not in the stand-in's directory
 
 
 def _login(base, username):
@@ -104,11 +110,21 @@ def test_bureau_sets_rule_and_recipients(system, browser, shot):
     rows = dialog.locator("[data-test=alert-settings-recipient]")
     assert rows.count() == existing + 2
     first, second = rows.nth(existing), rows.nth(existing + 1)
-    _fill_row(first, RECIPIENTS[0]["user_id"], RECIPIENTS[0]["name"])
+    # the first picked from the accounts that carry a 粤政易 userid: its name comes along, then is edited
+    first.locator("input[data-test=recipient-user-id]").click()
+    option = page.locator(".recipient-options:visible [data-test=recipient-option]", has_text=RECIPIENTS[0]["user_id"])
+    option.first.click()
+    assert first.locator("input[data-test=recipient-user-id]").input_value() == RECIPIENTS[0]["user_id"]
+    assert first.locator("input[data-test=recipient-name]").input_value()  # the account's name
+    first.locator("input[data-test=recipient-name]").fill(RECIPIENTS[0]["name"])
+    first.locator("[data-test=recipient-test]").click()
+    result = first.locator("[data-test=recipient-test-result]")
+    result.wait_for()
+    assert f"测试消息已发送至“{RECIPIENTS[0]['user_id']}”" in result.inner_text(), result.inner_text()
     _fill_row(second, "张 三", RECIPIENTS[1]["name"])
-    _choose(page, second.locator("[data-test=recipient-town]"), "南沙街")
+    _choose(page, second.locator("[data-test=recipient-town]"), RECIPIENTS[1]["town"])
     assert "全部镇街" in first.locator("[data-test=recipient-town]").inner_text()
-    assert "南沙街" in second.locator("[data-test=recipient-town]").inner_text()
+    assert RECIPIENTS[1]["town"] in second.locator("[data-test=recipient-town]").inner_text()
 
     dialog.locator("[data-test=alert-settings-save]").click()
     refused = page.locator(".el-message--error", has_text="粤政易账号")
@@ -124,10 +140,29 @@ def test_bureau_sets_rule_and_recipients(system, browser, shot):
     assert after_refusal["version"] == before["version"] and after_refusal["rule"] == before["rule"]
     assert after_refusal["recipients"] == before["recipients"]
 
+    # well-formed but unknown to 粤政易: refused on save, the message at its row; a test message fails too
+    second.locator("input[data-test=recipient-user-id]").fill(UNKNOWN)
+    assert second.locator(".as-uid.is-error").count() == 0
+    page.locator(".el-message").first.wait_for(state="hidden")
+    second.locator("[data-test=recipient-test]").click()
+    failed = second.locator("[data-test=recipient-test-result].is-bad")
+    failed.wait_for()
+    dialog.locator("[data-test=alert-settings-save]").click()
+    refused = page.locator(".el-message--error", has_text=UNKNOWN)
+    refused.wait_for()
+    assert f"第 {existing + 2} 位推送人员的粤政易账号“{UNKNOWN}”在粤政易通讯录中不存在" in refused.inner_text()
+    marked = second.locator(".as-uid.is-error .el-form-item__error")
+    marked.wait_for()
+    assert "粤政易通讯录中没有此账号" in marked.inner_text(), marked.inner_text()
+    assert api_json(system, SETTINGS, bureau)["version"] == before["version"]
+    page.locator(".el-message").first.wait_for(state="hidden")
+    shot(page, "80-alert-settings-unknown-userid-1440")
+
     # corrected: the mark goes as soon as the field changes; saved, the dialog closes
     second.locator("input[data-test=recipient-user-id]").fill(RECIPIENTS[1]["user_id"])
     assert second.locator(".as-uid.is-error").count() == 0
-    page.locator(".el-message").first.wait_for(state="hidden")
+    assert second.locator("[data-test=recipient-test-result]").count() == 0  # the answer was about the old one
+    dialog.locator(".el-dialog__title").click()  # the suggestions close
     shot(page, "81-alert-settings-bureau-1440")
     dialog.locator("[data-test=alert-settings-save]").click()
     page.locator(".el-message--success", has_text="保存成功").wait_for()
@@ -154,7 +189,7 @@ def test_bureau_sets_rule_and_recipients(system, browser, shot):
     query = urllib.parse.urlencode({"action": "修改告警设置"})
     entries = [e for e in api_json(system, f"/api/audit?{query}", admin)["items"] if e["action"] == "修改告警设置"]
     assert entries, "no 修改告警设置 in 操作日志"
-    assert "三天两检" in entries[0]["target"] and "李海燕（南沙街）" in entries[0]["target"], entries[0]
+    assert "三天两检" in entries[0]["target"] and "黄阁镇值班（黄阁镇）" in entries[0]["target"], entries[0]
     assert "快递物流" in (entries[0].get("scope") or ""), entries[0]
 
     # the same dialog on a phone: nothing off the screen
@@ -244,4 +279,75 @@ def test_someone_else_saved_meanwhile(system, browser):
     page.locator(".el-message--success", has_text="保存成功").wait_for()
     dialog.wait_for(state="hidden")
     assert api_json(system, SETTINGS, admin)["rule"] == "3d2"
+    page.close()
+
+
+def test_towns_nobody_receives_are_warned(system, browser, shot):
+    """港口码头 has no 高级推送人员: 告警设置 says its lists reach nobody but 运维接收人, and which towns stay
+    uncovered as recipients limited to one town are added."""
+    admin = _login(system, "admin")
+    port = api_json(system, "/api/alerts/settings/port", admin)
+    assert port["recipients"] == [] and port["uncovered_towns"] == api_json(system, "/api/lists", admin)["towns"], port
+    page = browser.new_page(viewport=DESKTOP)
+    console_login(page, system, "admin")
+    page.goto(f"{system}/#/ledger/port")
+    page.locator("[data-test=ledger-table]").wait_for()
+    page.locator("[data-test=ledger-alert-settings]").click()
+    dialog = page.locator(DIALOG)
+    dialog.locator("[data-test=alert-settings-meta]").wait_for()
+    page.wait_for_function(f"() => !document.querySelector('{DIALOG} .el-loading-mask:not([style*=\"display: none\"])')")
+    warning = dialog.locator("[data-test=alert-settings-uncovered]")
+    assert "本类别没有高级推送人员" in warning.inner_text() and "运维接收人" in warning.inner_text(), warning.inner_text()
+    # one person for 南沙街 only: every other town is still nobody's
+    dialog.locator("[data-test=alert-settings-add]").click()
+    row = dialog.locator("[data-test=alert-settings-recipient]").first
+    _fill_row(row, "nanshajie", "南沙街道值班")
+    _choose(page, row.locator("[data-test=recipient-town]"), "南沙街")
+    text = warning.inner_text()
+    others = [t for t in port["uncovered_towns"] if t != "南沙街"]
+    assert text.startswith("以下镇街没有高级推送人员，名单将转给运维接收人：") and "、".join(others) in text, text
+    assert "南沙街" not in text.split("：", 1)[1]
+    dialog.locator(".el-dialog__title").click()
+    shot(page, "80-alert-settings-uncovered-1440")
+    # someone for every town: no warning
+    _choose(page, row.locator("[data-test=recipient-town]"), "全部镇街")
+    warning.wait_for(state="detached")
+    dialog.get_by_role("button", name="取消", exact=True).click()
+    dialog.wait_for(state="hidden")
+    assert api_json(system, "/api/alerts/settings/port", admin)["recipients"] == []  # nothing saved
+    page.close()
+
+
+def test_accounts_carry_their_wecom_userid(system, browser, shot):
+    """账号管理: each account's 粤政易账号 in the list; one the directory does not know is refused at its field."""
+    admin = _login(system, "admin")
+    accounts = {a["username"]: a for a in api_json(system, "/api/accounts", admin)["items"]}
+    assert accounts["nanshajie"]["wecom_userid"] == "nanshajie", accounts["nanshajie"]
+    page = browser.new_page(viewport=DESKTOP)
+    console_login(page, system, "admin")
+    page.goto(f"{system}/#/accounts")
+    table = page.locator("[data-test=account-table]")
+    row = table.locator("tr.el-table__row", has_text="nanshajie").first
+    row.wait_for()
+    assert row.locator("[data-test=account-wecom]").inner_text().strip() == "nanshajie"
+    shot(page, "80-accounts-1440")
+    row.get_by_role("button", name="编辑").click()
+    dialog = page.locator("[data-test=account-dialog]")
+    field = dialog.locator("input[data-test=account-wecom-userid]")
+    assert field.input_value() == "nanshajie"
+    field.fill(UNKNOWN)
+    dialog.get_by_role("button", name="保存").click()
+    error = dialog.locator(".el-form-item.is-error .el-form-item__error", has_text=UNKNOWN)
+    error.wait_for()
+    assert "粤政易通讯录中没有账号" in error.inner_text(), error.inner_text()
+    page.locator(".el-message").first.wait_for(state="hidden")
+    shot(page, "80-accounts-wecom-refused-1440")
+    dialog.get_by_role("button", name="取消").click()
+    assert api_json(system, "/api/accounts", admin)["items"] and next(
+        a for a in api_json(system, "/api/accounts", admin)["items"] if a["username"] == "nanshajie")[
+        "wecom_userid"] == "nanshajie"
+    # the whole list on a 1440 screen: nothing scrolls sideways
+    scroll = page.evaluate("""() => { const w = document.querySelector('[data-test=account-table] .el-table__body-wrapper .el-scrollbar__wrap')
+      return w.scrollWidth - w.clientWidth }""")
+    assert scroll <= 1, f"账号管理 scrolls sideways by {scroll} px"
     page.close()
