@@ -15,7 +15,10 @@ class Settings:
     stage: str
     table_prefix: str
     files_bucket: str
+    # APP_SECRET from the environment: the local and test stages only. A deployed stage names its secret
+    # (APP_SECRET_ID) and reads it at run time: services/common/stage_secrets.py app_secret(), never this.
     app_secret: bytes
+    app_secret_id: str
     sms_sender: str
     sms_topic_arn: str
     session_hours: int
@@ -38,6 +41,7 @@ def settings() -> Settings:
         env.get("TABLE_PREFIX", "sentinel-local-"),
         env.get("FILES_BUCKET", "sentinel-local-files"),
         env.get("APP_SECRET", ""),
+        env.get("APP_SECRET_ID", ""),
         env.get("SMS_SENDER", "console"),
         env.get("SMS_TOPIC_ARN", ""),
         env.get("SESSION_HOURS", "12"),
@@ -51,11 +55,13 @@ def settings() -> Settings:
 
 
 @lru_cache(maxsize=8)
-def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, days, max_upload,
+def _build(stage, table_prefix, files_bucket, secret, secret_id, sms_sender, topic, hours, days, max_upload,
            writers, sms_daily, roster_fresh, console_url) -> Settings:
-    if not secret:
-        if stage not in ("local", "test"):
-            raise RuntimeError("APP_SECRET must be set outside the local and test stages")
+    local = stage in ("local", "test")
+    if not secret and not secret_id and not local:
+        raise RuntimeError("APP_SECRET_ID (the stage's secret in Secrets Manager) must be set outside the local and "
+                           "test stages")
+    if not secret and local:  # also keys the local stack's person-key ring "0" (services/common/keyring.py)
         secret = "local-development-secret-not-for-production"
     if sms_sender == "console" and stage not in ("local", "test"):
         # the console sender prints codes and keeps them for the dev outbox: never where heads are real
@@ -65,6 +71,7 @@ def _build(stage, table_prefix, files_bucket, secret, sms_sender, topic, hours, 
         table_prefix=table_prefix,
         files_bucket=files_bucket,
         app_secret=secret.encode(),
+        app_secret_id=secret_id,
         sms_sender=sms_sender,
         sms_topic_arn=topic,
         session_hours=int(hours),

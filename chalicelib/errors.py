@@ -71,3 +71,9 @@ class KeyUnavailableError(DomainError):
     """The person-key ring could not be read or is malformed: no ID number can be matched now
     (services/common/keyring.py). Nothing is written; the caller may retry."""
     status, code = 503, "PERSON_KEY_UNAVAILABLE"
+
+
+class SecretUnavailableError(DomainError):
+    """The stage's app secret could not be read from Secrets Manager (services/common/stage_secrets.py):
+    nothing keyed by it (an SMS code, an audit actor) can be made or checked now; the caller may retry."""
+    status, code = 503, "SECRET_UNAVAILABLE"

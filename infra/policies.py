@@ -4,10 +4,12 @@ resources, rendered for a stage and a partition (`aws`, `aws-cn`).
 Least privilege by function: the API reads and writes the tables and files a request touches, never
 scans but the small accounts table (账号管理 lists every account); only the overnight matcher scans staff
 and person-health; only the push and the worker that continues it read 粤政易's secret; the functions that
-hash ID numbers (API, worker, feeds) read the person-key ring. Resources are named (tables, indexes, the bucket,
-the queues, the secret, the stage's KMS key); the one `*` is SNS Publish to a phone number, which has
-no ARN. (The network-interface actions of the functions in the optional egress VPC, VPC_NETWORK_INTERFACES,
-are a separate policy on `*`, attached only when FixedEgress=true.)
+hash ID numbers (API, worker, feeds) read the person-key ring; the app secret only the API and the worker (SMS
+codes, audit actors), the edge secret only the API; the scheduled functions publish their failure to the ops
+topic. Resources are named (tables, indexes, the bucket, the queues, the secrets, the stage's KMS key, the
+topic); the two `*` are SNS Publish to a phone number, which has no ARN, and the watch's CloudWatch
+PutMetricData, which has no resource either. (The network-interface actions of the functions in the optional
+egress VPC, VPC_NETWORK_INTERFACES, are a separate policy on `*`, attached only when FixedEgress=true.)
 
 `render(function, stage, partition, account, region)` gives a policy document; `ACTIONS` lists every IAM
 action used, each one IAM really has (tests/unit/test_policies.py): `s3:CopyObject` is not one — a copy
@@ -33,7 +35,7 @@ ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
-    kind: str  # table | index | bucket | objects | queue | secret | key | any
+    kind: str  # table | index | bucket | objects | queue | secret | key | topic | any
     names: tuple[str, ...] = ()
 
 
@@ -41,6 +43,10 @@ class Grant:
 # GenerateDataKey to write an object or send a message, Decrypt to read one (a presigned GET too, as it is
 # signed by the function's role) — and Secrets Manager to decrypt a secret. DynamoDB uses its own grant.
 DATA_KEY = Grant(("kms:Decrypt", "kms:GenerateDataKey"), "key")
+
+
+# A scheduled function's failure destination (infra/package.py): Lambda publishes it with the function's role.
+FAILURE_DESTINATION = Grant(("sns:Publish",), "topic", ("ops-alarms",))
 
 
 def _tables(actions, *names) -> list[Grant]:
@@ -57,7 +63,8 @@ FUNCTIONS: dict[str, list[Grant]] = {
         Grant(("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage",
                "sqs:DeleteMessage"), "queue", ("imports-dlq", "feeds-dlq", "imports", "feeds")),  # 失败队列 and its retry
         Grant(("sns:Publish",), "any"),  # an SMS code to a phone number: SNS gives it no ARN
-        Grant(("secretsmanager:GetSecretValue",), "secret", ("sms", "person-key")),  # the SMS provider; the ID-number key ring
+        # the SMS provider; the ID-number key ring; the app secret (SMS codes, audit actors); the edge's
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("sms", "person-key", "app", "edge")),
     ],
     # uploads/: workbook imports, exports, roster rebuilds, the night's parts, push passes
     "on_upload": [
@@ -65,7 +72,8 @@ FUNCTIONS: dict[str, list[Grant]] = {
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("imports",)),
         Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # 运维's 重新运行检查 runs the matcher
-        Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom", "person-key")),  # a push pass; imports, the re-key job
+        # a push pass; imports, the re-key job; the app secret (the audit's actor of an export)
+        Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom", "person-key", "app")),
     ],
     "on_feed": [
         # staff, enterprises and shortfalls: a person the re-key job moved while the feed matched them
@@ -80,11 +88,19 @@ FUNCTIONS: dict[str, list[Grant]] = {
                  "alert-settings", "feed-files"),
         Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # the nightly batch, the only scans
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
+        FAILURE_DESTINATION,
     ],
     "morning_push": [
         *_tables(READ + WRITE, "compliance-runs", "push-outbox", "alert-settings"),
         Grant(FILES_RW, "objects"),
         Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom",)),
+        FAILURE_DESTINATION,
+    ],
+    # every half hour: has the night finished, has a NAT file arrived (services/operations/watch.py)
+    "ops_watch": [
+        *_tables(("dynamodb:GetItem", "dynamodb:Query"), "compliance-runs", "feed-files"),
+        Grant(("cloudwatch:PutMetricData",), "any"),  # no resource-level permission exists for it
+        FAILURE_DESTINATION,
     ],
 }
 
@@ -97,7 +113,7 @@ IAM_ACTIONS = frozenset({
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
     *(f"sqs:{a}" for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility",
                            "GetQueueUrl", "SendMessage")),
-    "sns:Publish", "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey",
+    "sns:Publish", "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey", "cloudwatch:PutMetricData",
     *(f"ec2:{a}" for a in ("CreateNetworkInterface", "DescribeNetworkInterfaces", "DescribeSubnets",
                            "DeleteNetworkInterface", "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses")),
 })
@@ -142,6 +158,8 @@ def resources(grant: Grant, *, stage: str, partition: str, account: str, region:
         return [f"{arn}:sqs:{region}:{account}:sentinel-{stage}-{n}" for n in grant.names]
     if grant.kind == "key":  # its id is random: the template's own (Fn::Sub), or the one a caller names
         return [key]
+    if grant.kind == "topic":
+        return [f"{arn}:sns:{region}:{account}:sentinel-{stage}-{n}" for n in grant.names]
     if grant.kind == "secret":  # Secrets Manager appends six random characters to a secret's ARN
         return [f"{arn}:secretsmanager:{region}:{account}:secret:sentinel-{stage}-{n}-??????" for n in grant.names]
     return ["*"]

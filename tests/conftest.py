@@ -43,11 +43,18 @@ def dynamodb_local():
     server.stop()
 
 
+# The app and edge secrets as a deployed stage has them: in Secrets Manager, named by APP_SECRET_ID and
+# EDGE_SECRET_ID, read at run time (services/common/stage_secrets.py) by the functions whose policy allows it.
+STAGE_SECRETS = {"APP_SECRET_ID": ("sentinel-local-app", "a" * 24 + "test-app-secret" + "b" * 25),
+                 "EDGE_SECRET_ID": ("sentinel-local-edge", "test-edge-secret-" + "e" * 31)}
+
+
 @pytest.fixture
-def aws(dynamodb_local):
+def aws(dynamodb_local, monkeypatch):
     import boto3
 
     from chalicelib.integrations import storage
+    from chalicelib.services.common import stage_secrets
     from infra.provision import provision
     from tests import iam_moto
 
@@ -58,6 +65,10 @@ def aws(dynamodb_local):
             for name in ddb.list_tables()["TableNames"]:
                 ddb.delete_table(TableName=name)
         resources = provision("local")
+        for variable, (name, value) in STAGE_SECRETS.items():
+            boto3.client("secretsmanager").create_secret(Name=name, SecretString=value)
+            monkeypatch.setenv(variable, name)
+        stage_secrets.forget()
         if iam_moto.enabled():  # moto authorizes every call as the function making it (tests/iam_moto.py)
             from chalicelib.config import settings
 
@@ -66,6 +77,7 @@ def aws(dynamodb_local):
         else:
             yield resources
         storage.reset_client()
+        stage_secrets.forget()
 
 
 class SentSms(list):

@@ -55,12 +55,22 @@ def _authorize(handler, resource: str = "*") -> None:
             del handler._get_action
 
 
+def _as_moto_names(document: dict) -> dict:
+    """moto names CloudWatch's actions by the service's endpoint prefix (`monitoring:PutMetricData`), where
+    IAM says `cloudwatch:PutMetricData`: each such action is granted under both names."""
+    for statement in document["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = actions + [a.replace("cloudwatch:", "monitoring:", 1) for a in actions
+                                         if a.startswith("cloudwatch:")]
+    return document
+
+
 def _users(iam, *, stage: str, bucket: str, account: str, region: str) -> dict:
     from infra import policies
 
     key = f"arn:aws:kms:{region}:{account}:key/*"  # the stage's key is AWS's only (infra/provision.py)
-    documents = {f: policies.render(f, stage=stage, partition="aws", account=account, region=region,
-                                    bucket=bucket, key=key) for f in policies.FUNCTIONS}
+    documents = {f: _as_moto_names(policies.render(f, stage=stage, partition="aws", account=account, region=region,
+                                                   bucket=bucket, key=key)) for f in policies.FUNCTIONS}
     documents["admin"] = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     keys = {}
     for name, document in documents.items():

@@ -5,7 +5,6 @@ import functools
 import hmac
 import json
 import logging
-import os
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from chalicelib.api import params as forms
 from chalicelib.api.edge import MAX_JSON_BYTES, UPLOADS
 from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
+from chalicelib.services.common import stage_secrets
 from chalicelib.services.identity import audit
 from chalicelib.services.identity.auth import Principal, authenticate, head_display_name, head_names
 from chalicelib.services.jobs import imports
@@ -171,18 +171,20 @@ def client_address(bp: Blueprint) -> str:
     """Who is calling: the login and SMS limits count per address, and the audit records it."""
     request = bp.current_request
     source = str(((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown")
-    return viewer_address(source, request.headers or {}, os.environ.get("EDGE_SECRET", ""))
+    return viewer_address(source, request.headers or {}, stage_secrets.edge_secrets())
 
 
-def viewer_address(source: str, headers, edge_secret: str) -> str:
+def viewer_address(source: str, headers, edge_secret: str | tuple[str, ...]) -> str:
     """API Gateway's sourceIp is the connection it saw (the local server passes its peer). Behind the
     console's CloudFront (infra/hosting.json) that is an edge server, shared by everyone near it — so
     one user's wrong passwords would lock out a city. CloudFront appends the viewer it saw to
     X-Forwarded-For, and API Gateway appends the edge: the viewer is the last entry but one. That header
     is whatever a client wrote unless the request came through CloudFront, which is what X-Sentinel-Edge
-    proves (a secret CloudFront adds and no viewer knows); otherwise sourceIp, never a header."""
-    if not edge_secret or not hmac.compare_digest(str(headers.get("x-sentinel-edge", "")).encode(),
-                                                    edge_secret.encode()):
+    proves (a secret CloudFront adds and no viewer knows; during its rotation the previous value too,
+    services/common/stage_secrets.py); otherwise sourceIp, never a header."""
+    offered = str(headers.get("x-sentinel-edge", "")).encode()
+    known = (edge_secret,) if isinstance(edge_secret, str) else edge_secret
+    if not any([hmac.compare_digest(offered, value.encode()) for value in known if value]):
         return source
     hops = [hop.strip() for hop in str(headers.get("x-forwarded-for", "")).split(",") if hop.strip()]
     return hops[-2] if len(hops) >= 2 else source

@@ -1,4 +1,5 @@
-"""Password hashing, token digests and keyed hashes. Standard library only."""
+"""Password hashing, token digests and keyed hashes (keyed with the stage's app secret,
+services/common/stage_secrets.py). Standard library only."""
 from __future__ import annotations
 
 import base64
@@ -6,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 
-from chalicelib.config import settings
+from chalicelib.services.common import stage_secrets
 
 # scrypt at N=2^14, r=8 costs ~16 MB and tens of milliseconds: slow for a guesser, fine for a login.
 _N, _R, _P = 2**14, 8, 1
@@ -61,7 +62,7 @@ def keyed_digests(purpose: str, *, key: bytes | None = None):
     application secret (the person-key ring's versions, services/common/keyring.py). The
     keyed state is prepared once and copied per value: a feed hashes a million ID numbers, and this is
     two C calls each (HMAC-SHA256 cost four, and `hmac.new` per value twice that)."""
-    secret = settings().app_secret if key is None else key
+    secret = stage_secrets.app_secret() if key is None else key
     if len(secret) > hashlib.blake2b.MAX_KEY_SIZE:
         secret = hashlib.blake2b(secret).digest()
     keyed = hashlib.blake2b(key=secret, digest_size=32, person=purpose.encode())
