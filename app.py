@@ -16,6 +16,7 @@ from chalicelib.events import scheduled_day
 from chalicelib.runtime import running
 from chalicelib.services.compliance import night, push
 from chalicelib.services.health import matcher
+from chalicelib.services.operations import watch
 from chalicelib.workbooks.enterprise_book import XLSX
 
 app = Chalice(app_name="sentinel-health")
@@ -63,3 +64,10 @@ def morning_push(event):
     remaining = context.get_remaining_time_in_millis if context is not None else None
     with running("morning_push"):
         app.log.info("push: %s", push.run_pass(scheduled_day(event).isoformat(), remaining_ms=remaining))
+
+
+@app.schedule(Cron("0/30", "*", "*", "*", "?", "*"))  # every half hour
+def ops_watch(event):
+    """Publish what the ops alarms watch: the night finished by 08:30, a NAT file by the stage's hour."""
+    with running("ops_watch"):
+        app.log.info("watch: %s", watch.check())

@@ -99,8 +99,9 @@ def test_the_app_runs_it_at_two_in_the_morning_shanghai_time():
     from local.scheduler import Scheduler
 
     scheduler = Scheduler(application.app).bind(application)
-    assert scheduler.due(datetime(2026, 11, 26, 18, 0, tzinfo=timezone.utc)) == ["overnight_matcher"]  # 02:00 on the 27th
-    assert scheduler.due(datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)) == []
+    # 02:00 on the 27th (the ops watch runs every half hour besides)
+    assert scheduler.due(datetime(2026, 11, 26, 18, 0, tzinfo=timezone.utc)) == ["overnight_matcher", "ops_watch"]
+    assert scheduler.due(datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)) == ["ops_watch"]
 
 
 def _body(record: dict) -> dict:
