@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_STAMP := .local/.apt-installed
 
-.PHONY: run test bench reset frontend dynamodb-local unit functional e2e clean package deploy
+.PHONY: run test bench reset frontend dynamodb-local unit functional e2e clean package deploy lint-infra
 
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -81,30 +81,21 @@ bench: $(STAMP) frontend $(DDB_LOCAL)
 package: $(STAMP)
 	$(PY) -m infra.package --stage $${STAGE:-dev} --partition $${PARTITION:-aws}
 
-# The real thing, with the AWS CLI and credentials of the target account (docs: README "Deploying"); not run by CI.
-# The console's domain and certificate (docs/deploy.md, "The console's hosting") are optional overrides:
-# CONSOLE_DOMAIN, CONSOLE_CERTIFICATE_ID (IAM, aws-cn), CONSOLE_ACM_CERTIFICATE_ARN (aws); unset keeps the stack's.
-# So is FIXED_EGRESS=true|false (the push's fixed address, docs/deploy.md "The 粤政易 network path"; false on creation).
-# Then the built frontend goes into the stack's console bucket (infra/publish.py), if the stack hosts one.
+# The real thing, with the AWS CLI and credentials of the target account (docs/deploy.md, "The first deploy"); not
+# run by CI. infra/deploy.py: the artifact bucket (ARTIFACT_BUCKET, or sentinel-artifacts-<account>-<region>,
+# created when absent), `aws cloudformation package` and `deploy`, both with --s3-bucket (the template is over
+# CloudFormation's 51,200-byte inline limit), then the built frontend into the stack's console bucket
+# (infra/publish.py), if the stack hosts one. Optional overrides, unset keeps the stack's value: CONSOLE_DOMAIN,
+# CONSOLE_CERTIFICATE_ID (IAM, aws-cn), CONSOLE_ACM_CERTIFICATE_ARN (aws), CONSOLE_URL, FIXED_EGRESS=true|false,
+# ALARM_EMAIL, LOG_RETENTION_DAYS, NAT_FEED_DEADLINE_HOUR, API_RESERVED_CONCURRENCY, IMPORT_QUEUE_CONCURRENCY,
+# FEED_QUEUE_CONCURRENCY.
 deploy: package frontend
-	aws cloudformation package --template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/sam.json \
-		--s3-bucket $${ARTIFACT_BUCKET:?set ARTIFACT_BUCKET to a bucket for the code} \
-		--output-template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/packaged.json
-	aws cloudformation deploy --template-file build/$${STAGE:-dev}-$${PARTITION:-aws}/packaged.json \
-		--stack-name sentinel-$${STAGE:-dev} --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
-		--parameter-overrides Stage=$${STAGE:-dev} \
-		$${CONSOLE_DOMAIN:+ConsoleDomain=$$CONSOLE_DOMAIN} \
-		$${CONSOLE_CERTIFICATE_ID:+ConsoleCertificateId=$$CONSOLE_CERTIFICATE_ID} \
-		$${CONSOLE_ACM_CERTIFICATE_ARN:+ConsoleAcmCertificateArn=$$CONSOLE_ACM_CERTIFICATE_ARN} \
-		$${FIXED_EGRESS:+FixedEgress=$$FIXED_EGRESS}
-	@output() { aws cloudformation describe-stacks --stack-name sentinel-$${STAGE:-dev} \
-		--query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
-	bucket=$$(output ConsoleBucketName) && distribution=$$(output ConsoleDistributionId) || exit 1; \
-	if [ -z "$$bucket" ] || [ "$$bucket" = None ]; then \
-		echo "控制台未托管：aws-cn 需先设置已备案的 CONSOLE_DOMAIN 及 CONSOLE_CERTIFICATE_ID（docs/deploy.md）"; \
-	else \
-		$(PY) -m infra.publish --bucket "$$bucket" --distribution "$$distribution"; \
-	fi
+	$(PY) -m infra.deploy --stage $${STAGE:-dev} --partition $${PARTITION:-aws}
+
+# Each infra/ fragment on its own (with the names it imports from the others declared), through cfn-lint.
+lint-infra: $(STAMP)
+	$(PY) -m infra.package --fragments build/fragments >/dev/null
+	$(VENV)/bin/cfn-lint build/fragments/*.json
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist local/node_modules build

@@ -78,9 +78,14 @@ def test_api_paths_reach_the_api_stage_uncached_with_the_bearer_token(template):
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert set(behavior["AllowedMethods"]) == ALL_METHODS and "ForwardedValues" not in behavior
     # the proof a request came through the edge, so the API may take the viewer's address from it
-    # (chalicelib/api/common.py viewer_address); the functions hold the same secret (infra/package.py)
-    assert origin["OriginCustomHeaders"] == [{"HeaderName": "X-Sentinel-Edge", "HeaderValue": {
-        "Fn::Sub": "{{resolve:secretsmanager:${EdgeSecret}:SecretString}}"}}]
+    # (chalicelib/api/common.py viewer_address), which reads the same secret at run time; at the version
+    # make deploy names (EdgeSecretVersion: a rotation changes the reference, so CloudFormation resolves it again)
+    (header,) = origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == "X-Sentinel-Edge"
+    assert _resolve(header["HeaderValue"], template, partition="aws")[0] == {
+        "Fn::Sub": "{{resolve:secretsmanager:${EdgeSecret}:SecretString}}"}
+    assert _resolve(header["HeaderValue"], template, partition="aws", EdgeSecretVersion="v2")[0] == {
+        "Fn::Sub": "{{resolve:secretsmanager:${EdgeSecret}:SecretString:::${EdgeSecretVersion}}}"}
     assert template["Resources"]["EdgeSecret"]["Type"] == "AWS::SecretsManager::Secret"
 
     cache = _resource(template, _ref(behavior["CachePolicyId"]))["Properties"]["CachePolicyConfig"]
