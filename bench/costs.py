@@ -392,7 +392,7 @@ def monthly(scale: Scale, per_op: dict, per_page: dict) -> list[tuple[str, str, 
 
     # DynamoDB
     feed_units = scale.nat_rows_per_day * days * (feed["wru"] * p["wru"] + feed["rru"] * p["rru"])
-    row("feed: DynamoDB", f"{scale.nat_rows_per_day:,} rows a day × ({feed['wru']:g} write + {feed['rru']:g} read "
+    row("feed: DynamoDB", f"{scale.nat_rows_per_day:,} rows a day × ({feed['wru']:.2f} write + {feed['rru']:.2f} read "
         "units)", feed_units)
     partition = n / scale.partitions
     person_rebuilds = (scale.matched_files_per_day * n + scale.registry_writes_per_day * partition) * days
@@ -400,15 +400,15 @@ def monthly(scale: Scale, per_op: dict, per_page: dict) -> list[tuple[str, str, 
     rebuild_units = person_rebuilds * (rebuild["rru"] * p["rru"] + rebuild["wru"] * p["wru"])
     row("roster rebuilds: DynamoDB", f"every partition after each of {scale.matched_files_per_day} matched feed files a "
         f"day, one (~{partition:,.0f} people) after each of {scale.registry_writes_per_day:,} registry writes: "
-        f"{person_rebuilds / 1e6:,.1f} M person-rebuilds × {rebuild['rru']:g} read units", rebuild_units)
+        f"{person_rebuilds / 1e6:,.0f} M person-rebuilds × {rebuild['rru']:.2f} read units", rebuild_units)
     night_wru = matcher["wru"] + night["wru"]
     night_rru = matcher["rru"] + matcher["scan_rru"] + night["rru"]
     night_units = n * days * (night_wru * p["wru"] + night_rru * p["rru"])
-    row("the night: DynamoDB", f"{n:,} people × ({night_wru:g} write + {night_rru:g} read units: the matcher, its "
+    row("the night: DynamoDB", f"{n:,} people × ({night_wru:.2f} write + {night_rru:.2f} read units: the matcher, its "
         "Scans, every roster, the run)", night_units)
     requests = scale.api_requests_per_day * days
-    row("API: DynamoDB", f"{requests / 1e6:,.2f} M requests × ({page['rru']:g} read + {page['wru']:g} write units, "
-        "the mean page)", requests * (page["rru"] * p["rru"] + page["wru"] * p["wru"]))
+    row("API: DynamoDB", f"{requests / 1e6:,.2f} M requests × {page['rru']:.0f} read units (the mean page)",
+        requests * (page["rru"] * p["rru"] + page["wru"] * p["wru"]))
     row("storage and point-in-time recovery", f"{scale.storage_gb:g} GB × ($0.25 + $0.20)",
         scale.storage_gb * (p["storage_gb"] + p["pitr_gb"]))
     # Lambda and API Gateway
@@ -422,13 +422,14 @@ def monthly(scale: Scale, per_op: dict, per_page: dict) -> list[tuple[str, str, 
     background = row("background Lambda", f"feeds, rebuilds, the night, the watch: {gb_s:,.0f} GB-s",
                      gb_s * p["lambda_gb_s"] + (invocations - requests) * p["lambda_request"])
     row("retries and redeliveries", f"{RETRY_SHARE:.0%} of the background work done twice (a lease that ran out, a "
-        "redelivered part or file); a duplicate delivery of a finished file costs "
-        f"{per_op['feed_redelivered_per_file']['rru']:g} read units", RETRY_SHARE * (
+        "redelivered part or file); a duplicate delivery of a finished file: "
+        f"{per_op['feed_redelivered_per_file']['rru']:g} read unit", RETRY_SHARE * (
             feed_units + rebuild_units + night_units + background))
     # S3, logs, the rest
     s3_put = partition_rebuilds * (per_partition.get("s3_put", 0)) + person_rebuilds / partition  # file + mark
     s3_get = partition_rebuilds * per_partition.get("s3_get", 0) + requests * page["s3_get"]
-    row("S3", f"{scale.s3_gb:g} GB; {s3_put / 1e6:,.2f} M PUT (roster files and marks), {s3_get / 1e6:,.2f} M GET",
+    row("S3", f"{scale.s3_gb:g} GB; {s3_put / 1e6:,.2f} M PUT (roster files and marks)"
+        + (f", {s3_get / 1e6:,.2f} M GET" if s3_get >= 5000 else ""),
         scale.s3_gb * p["s3_gb"] + s3_put * p["s3_put"] + s3_get * p["s3_get"])
     log_gb = (invocations * LOG_BYTES_PER_INVOCATION + days * (
         feed["log_bytes"] * scale.nat_rows_per_day + (matcher["log_bytes"] + night["log_bytes"]) * n)) / 1e9
