@@ -186,7 +186,7 @@ def test_operator_upload_lands_where_providers_drop_and_bad_uploads_are_named(ap
 
     status, body = upload("nat", "报告.pdf", b"%PDF")
     assert status == 400 and "只接受 .csv 或 .xlsx" in body["message"]
-    assert upload("blood", "a.csv", b"x")[1]["message"] == "数据类型只能是 nat 或 vaccine"
+    assert upload("blood", "a.csv", b"x")[1]["message"] == "数据类型只能是核酸检测或疫苗接种"
     assert upload("nat", "a.csv", b"")[1]["message"] == "文件为空"
     status, body = upload("nat", "核酸.csv", (NAT_HEADER + f"{id_number(1)},甲,{stamp(1)},,阴性,A\n").encode("gbk"))
     assert status == 202 and body["object_key"].startswith("feeds/nat/") and body["object_key"].endswith("核酸.csv")

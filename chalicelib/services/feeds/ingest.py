@@ -326,7 +326,7 @@ def upload(kind: str, filename: str, data: bytes) -> str:
     like a workbook upload (the body arrives base64 in the Lambda event); larger files are dropped into
     feeds/ directly, where they are read in blocks whatever their size."""
     if kind not in KINDS:
-        raise BadFileError("数据类型只能是 nat 或 vaccine")
+        raise BadFileError("数据类型只能是核酸检测或疫苗接种")
     limit = settings().max_upload_bytes
     if len(data) > limit:
         raise TooLargeError(f"文件超过 {limit >> 20} MB：较大的数据文件请由数据提供方直接放入 S3 的 feeds/{kind}/ 目录")

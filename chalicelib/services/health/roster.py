@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import unquote_plus
 
 import numpy as np
@@ -44,6 +44,7 @@ from chalicelib.store.values import scope_key
 log = logging.getLogger(__name__)
 MARKS = "uploads/views/"
 ALL = "*"
+MARK_PRECISION = timedelta(seconds=1)  # S3's LastModified
 RESULT_OF = {"N": 0, "P": 1, "U": 2}  # sample result codes in the file: 阴性, 阳性, 未出结果
 # a sample reported twice keeps its final result: 阳性 over 阴性 over 未出结果 (as a feed's repeated rows do)
 _RANK = {RESULT_OF[code]: RESULT_RANK[result] for result, code in health.RESULT_CODES.items()}
@@ -123,11 +124,13 @@ def rebuild(category: str, town: str, *, unless_built_after: datetime | None = N
     started = now()
     if unless_built_after is not None:
         existing = _built_at(category, town)
-        if existing is not None and existing >= unless_built_after:
+        # S3 keeps the mark's time to the second: a build that began within that second may have read
+        # the registry before the write that marked it, so only a build a whole second later is newer
+        if existing is not None and existing >= unless_built_after + MARK_PRECISION:
             return False
     part = build(category, town, started)
     storage.put(object_key(category, town), _dump(part), content_type="application/octet-stream",
-                metadata={"built-at": iso(started)})
+                metadata={"built-at": started.isoformat(timespec="microseconds")})
     return True
 
 
