@@ -200,6 +200,8 @@ def _alarms_log_groups_and_secrets():
         assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("Sentinel", metric, "Minimum")
         assert alarm["Dimensions"] == [{"Name": "Stage", "Value": "prod"}]
         assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+        # published only from its hour on, every half hour: between checks the alarm keeps its state
+        assert (alarm["Period"], alarm["TreatMissingData"]) == (300, "ignore")
         assert alarm["AlarmActions"] == [TOPIC]
     assert "11:00" in feed["AlarmDescription"]
     assert (silent["MetricName"], silent["TreatMissingData"]) == ("Invocations", "breaching")

@@ -6,12 +6,12 @@ metric says, published as metrics the alarms of infra/operations.json watch (doc
 - NatFeedArrived, from NAT_FEED_DEADLINE_HOUR (stack parameter NatFeedDeadlineHour) on: 1 once a NAT file
   received today is being read or was read (数据接入; a quarantined or failed one is not data), else 0.
 
-Before those times nothing is published, and the alarms treat no data as fine. Read from the records the
-console shows, so an alarm and 告警记录 / 数据接入 never disagree. Why a check rather than a metric sent when
-the night finishes: an alarm must fire on something that did *not* happen (a night that never started,
-a feed that never came), which a metric published on success can only show by its absence — and
-CloudWatch cannot tell "no data because not yet" from "no data because never". If the watch itself stops,
-its own alarms fire (errors, a failure destination, ops-watch-silent).
+Before those times nothing is published, and the alarms keep their state (missing data ignored). Read
+from the records the console shows, so an alarm and 告警记录 / 数据接入 never disagree. Why a check rather
+than a metric sent when the night finishes: an alarm must fire on something that did *not* happen (a night
+that never started, a feed that never came), which a metric published on success can only show by its
+absence — and CloudWatch cannot tell "no data because not yet" from "no data because never". If the watch
+itself stops, its own alarms fire (errors, a failure destination, ops-watch-silent).
 """
 from __future__ import annotations
 
