@@ -27,9 +27,9 @@ FILES_RW = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 QUEUE_CONSUMER = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
 
 # every table (infra/stateful.json); "*" below means all of them
-ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "staff", "unique-keys", "import-jobs",
-              "audit", "health-records", "person-health", "feed-files", "alert-settings", "compliance-runs",
-              "compliance-shortfalls", "push-outbox", "key-rotations")
+ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "staff", "staff-search", "unique-keys",
+              "import-jobs", "audit", "health-records", "person-health", "feed-files", "alert-settings",
+              "compliance-runs", "compliance-shortfalls", "push-outbox", "key-rotations")
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,10 @@ FUNCTIONS: dict[str, list[Grant]] = {
         Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom", "person-key", "app")),
     ],
     "on_feed": [
-        # staff, enterprises and shortfalls: a person the re-key job moved while the feed matched them
-        *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff", "compliance-shortfalls",
-                 "enterprises"),
+        # staff (and their search index), enterprises and shortfalls: a person the re-key job moved while the
+        # feed matched them
+        *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff", "staff-search",
+                 "compliance-shortfalls", "enterprises"),
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("feeds",)),
         Grant(("secretsmanager:GetSecretValue",), "secret", ("person-key",)),  # the ID-number key ring

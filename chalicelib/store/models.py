@@ -22,6 +22,7 @@ from pynamodb.models import Model
 from chalicelib.store.base import LazyTableName as _LazyTableName
 from chalicelib.store.compliance import ComplianceRun, PushItem, ShortfallItem
 from chalicelib.store.operations import KeyRotation
+from chalicelib.store.search import SearchEntry
 
 
 class Account(Model):
@@ -426,4 +427,4 @@ class AlertSetting(Model):
 
 ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Throttle, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
                                        HealthRecord, PersonHealth, FeedFile, AlertSetting, ComplianceRun,
-                                       ShortfallItem, PushItem, KeyRotation)
+                                       ShortfallItem, PushItem, KeyRotation, SearchEntry)
