@@ -21,6 +21,7 @@ from chalicelib.services.registry import staff
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.registry.enterprise_schema import parse_enterprise
 from chalicelib.services.registry.staff_schema import StaffIn
+from chalicelib.services.search import index as search_index
 from chalicelib.services.compliance import night, push
 from chalicelib.services.compliance.settings import OPS, TASKFORCE
 from chalicelib.store.models import Account, AlertSetting, Recipient, Staff
@@ -100,6 +101,7 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> list[str]:
     """Generated people (valid-looking, invented ID numbers of 南沙区 440115) for one enterprise."""
     keys: list[str] = []
     numbers: list[str] = []
+    people: dict[tuple[str, str], Staff] = {}
     with Staff.batch_write() as batch:
         for n in range(count):
             born = date(1965, 1, 1) + timedelta(days=rng.randrange(365 * 38))
@@ -117,7 +119,9 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> list[str]:
             batch.save(person)
             keys.append(person.person_key)
             numbers.append(values.id_number)
+            people[(person.enterprise_id, person.person_key)] = person
     staff.adjust_count(ent.enterprise_id, count)
+    search_index.sync(people, heads={ent.enterprise_id: ent.head_phone})  # found by name and phone
     health.register(keys)
     return numbers
 

@@ -64,6 +64,11 @@ class System:
             self._ring()
         if self.demo and self.stack.is_empty():
             self.seeded = demo.seed(with_feeds=self.demo_feeds)
+        elif not self.stack.is_empty():
+            from chalicelib.services.search import index as search_index
+
+            if search_index.is_empty():  # kept from before the search index: its people found by name at once
+                search_index.backfill()
         self._wecom = WeComStandIn()
         os.environ["WECOM_BASE_URL"] = self._wecom.start(self.wecom_port)  # before the children copy the environment
         os.environ.setdefault("CONSOLE_URL", f"{self.base_url}/#/alerts/runs")  # where a 粤政易 card opens

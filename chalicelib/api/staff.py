@@ -30,9 +30,9 @@ def staff_options(principal):
 def list_staff(principal):
     params = query_params(bp)
     page, size = _page_args(params)
-    items, total = staff.list_page(principal, q=params.get("q", ""), enterprise_id=params.get("enterprise_id", ""),
-                                   page=page, page_size=size)
-    return {"items": items, "total": total, "page": page, "page_size": size}
+    items, total, notice = staff.list_page(principal, q=params.get("q", ""),
+                                           enterprise_id=params.get("enterprise_id", ""), page=page, page_size=size)
+    return {"items": items, "total": total, "page": page, "page_size": size, "notice": notice}
 
 
 @route(bp, "POST", "/api/staff")
@@ -95,9 +95,9 @@ def ledger_list(principal):
     params = query_params(bp)
     page, size = _page_args(params)
     category = params.get("category", "")
-    items, total = ledger.list_page(principal, category=category, q=params.get("q", ""),
-                                    town=params.get("town", ""), page=page, page_size=size)
-    return {"items": items, "total": total, "page": page, "page_size": size,
+    items, total, notice = ledger.list_page(principal, category=category, q=params.get("q", ""),
+                                            town=params.get("town", ""), page=page, page_size=size)
+    return {"items": items, "total": total, "page": page, "page_size": size, "notice": notice,
             "category_name": ledger.category_name(category)}
 
 

@@ -18,6 +18,7 @@ from chalicelib.rules.clock import local_day, now
 from chalicelib.services.common import keyring
 from chalicelib.services.health import state as health
 from chalicelib.services.common.counts import adjust_count
+from chalicelib.services.search import index as search_index
 from chalicelib.store.compliance import ShortfallItem
 from chalicelib.store.models import HealthRecord, PersonHealth, Staff
 from chalicelib.store.values import condition_failed
@@ -88,7 +89,11 @@ def _move_staff(enterprise_id: str, old: str, new: str) -> str | None:
     for ours and written again, never taken for a second registration."""
     row = _get(Staff, enterprise_id, old)
     if row is None:
-        return THERE if _get(Staff, enterprise_id, new) is not None else None
+        if _get(Staff, enterprise_id, new) is None:
+            return None
+        # moved by an earlier attempt, which may have died before the search index followed
+        search_index.refresh([(enterprise_id, old), (enterprise_id, new)])
+        return THERE
     there = _get(Staff, enterprise_id, new)
     twice = there is not None and there.moved_from != old
     if not twice:  # absent, or our own earlier copy: (re)written from the record as it is now
@@ -99,12 +104,16 @@ def _move_staff(enterprise_id: str, old: str, new: str) -> str | None:
             if not condition_failed(exc):
                 raise
             twice = True  # registered under the new key this very moment: that record stays
+    # the search index follows the copy before the original goes: a crash in between leaves the person
+    # findable, and the next pass moves them again
+    search_index.refresh([(enterprise_id, new)])
     try:
         row.delete(condition=Staff.updated_at == row.updated_at)
     except DeleteError as exc:
         if not condition_failed(exc):
             raise
         return None  # edited meanwhile: the next pass copies it again over its own copy
+    search_index.sync({(enterprise_id, old): None})
     if twice:  # registered again under the new key meanwhile: the enterprise counts one person, not two
         adjust_count(enterprise_id, -1)
     _move_shortfall(enterprise_id, old, new)

@@ -93,14 +93,14 @@ def _apply(principal: Principal, key: str, rows, current: Enterprise | None) -> 
         refusal = principal.scope.write_refusal(category=values.category, town=values.town)
         if refusal:
             return f"{refusal}，无法更新！"
-        old_scope = (current.category, current.town)
+        old_scope, old_head = (current.category, current.town), current.head_phone
         enterprises.assign(current, values)
         current.updated_at = stamp
         try:
             current.save()
         except PutError:
             return "该企业正在被他人修改，请稍后重新导入该行！"
-        enterprises.moved(current, old_scope)
+        enterprises.moved(current, old_scope, old_head)
         return "updated"
     try:
         enterprises.insert(enterprises.build(principal, values))

@@ -24,6 +24,7 @@ from chalicelib.services.common import paging
 from chalicelib.services.health import roster
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.registry.enterprise_schema import EnterpriseIn, parse_enterprise
+from chalicelib.services.search import index as search_index
 from chalicelib.access.policy import READERS, WRITERS, require
 from chalicelib.store.models import Enterprise, Staff, UniqueKey
 from chalicelib.store.values import condition_failed, plain, scope_key
@@ -144,7 +145,7 @@ def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
     if expected is not None and str(expected) != str(ent.version):
         raise StaleError("该企业信息已被他人修改，请刷新后重试")
     old_key = identity_key(ent.town, ent.name)
-    old_scope = (ent.category, ent.town)
+    old_scope, old_head = (ent.category, ent.town), ent.head_phone
     assign(ent, values)
     ent.updated_at = now()
     new_key = identity_key(ent.town, ent.name)
@@ -160,23 +161,26 @@ def update(principal: Principal, enterprise_id: str, data: dict) -> Enterprise:
                 raise ConflictError(f"{ent.town}已登记名为“{ent.name}”的企业", fields={"name": "该镇街已有同名企业"})
             raise StaleError("该企业信息已被他人修改，请刷新后重试")
         raise
-    moved(ent, old_scope)
+    moved(ent, old_scope, old_head)
     return ent
 
 
-def moved(ent: Enterprise, old_scope: tuple[str, str]) -> None:
+def moved(ent: Enterprise, old_scope: tuple[str, str], old_head: str) -> None:
     """Every write of an enterprise (form, import, any later path) ends here: if it moved to another
     town or category, its staff move with it in the ledger's by-scope index, so the old bureau or town
-    no longer lists them and the new one does."""
-    if (ent.category, ent.town) == old_scope:
+    no longer lists them and the new one does; and with its 负责人电话 they move in the search index,
+    whose keys name the category, the town and the head."""
+    if (ent.category, ent.town) == old_scope and ent.head_phone == old_head:
         return
-    roster.mark([old_scope, (ent.category, ent.town)])
-    target = scope_key(ent.category, ent.town)
-    with Staff.batch_write() as batch:
-        for person in Staff.query(ent.enterprise_id):
-            if person.scope != target:
-                person.town, person.category, person.scope = ent.town, ent.category, target
-                batch.save(person)
+    if (ent.category, ent.town) != old_scope:
+        roster.mark([old_scope, (ent.category, ent.town)])
+        target = scope_key(ent.category, ent.town)
+        with Staff.batch_write() as batch:
+            for person in Staff.query(ent.enterprise_id):
+                if person.scope != target:
+                    person.town, person.category, person.scope = ent.town, ent.category, target
+                    batch.save(person)
+    search_index.enterprise(ent)
 
 
 def list_page(principal: Principal, filters: Filters, *, page: int, page_size: int) -> tuple[list[Enterprise], int]:
@@ -324,12 +328,13 @@ def _count_staff(enterprise_id: str) -> int:
 
 
 def _delete_staff(enterprise_id: str) -> int:
-    deleted = 0
+    gone = []
     with Staff.batch_write() as batch:
         for person in Staff.query(enterprise_id, attributes_to_get=["enterprise_id", "person_key"]):
             batch.delete(person)
-            deleted += 1
-    return deleted
+            gone.append((person.enterprise_id, person.person_key))
+    search_index.sync(dict.fromkeys(gone))
+    return len(gone)
 
 
 def _reasons(exc: TransactWriteError) -> list[str]:

@@ -5,12 +5,12 @@ number; "one person per enterprise and ID number" is therefore the table's own k
 conditional write, never by a read-then-write.
 
 Reads never scan the table. A head's lists read the partitions of their own enterprises; the ledger
-reads the `by-scope` index partitions (category#town) of the caller's scope. Pages are assembled from a
-narrow read (keys, time, and the searched fields), then only the rows of the page are fetched whole.
+reads the `by-scope` index partitions (category#town) of the caller's scope. Pages are assembled from
+keys (newest first), then only the rows of the page are fetched whole. A search reads the search index
+instead (staff_search.py); every write here keeps that index current (services/search/index.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
@@ -18,16 +18,16 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from chalicelib.errors import DuplicateError, NotFoundError, StaleError, ValidationError
 from chalicelib.rules import catalog
 from chalicelib.rules.clock import SHANGHAI, iso, now
-from chalicelib.rules.idnumber import normalize_id
 from chalicelib.rules.masking import mask_id_number, mask_phone
-from chalicelib.rules.text import fold
 from chalicelib.services.identity import audit
 from chalicelib.services.health import roster
 from chalicelib.services.health import state as health
 from chalicelib.services.common import paging
 from chalicelib.services.health import rekey
 from chalicelib.services.common.counts import adjust_count  # noqa: F401 - staff.adjust_count for imports
+from chalicelib.services.registry import staff_search
 from chalicelib.services.registry.enterprises import enterprises_of_head
+from chalicelib.services.search import index as search_index
 from chalicelib.services.identity.auth import Principal
 from chalicelib.access.policy import HEADS, require
 from chalicelib.services.common import keyring
@@ -37,7 +37,6 @@ from chalicelib.store.values import condition_failed, plain, scope_key
 from chalicelib.workbooks import filenames
 
 MAX_PAGE_SIZE = 500
-NARROW = ["enterprise_id", "person_key", "created_at", "name", "phone", "id_number"]
 NOT_FOUND = "人员不存在或不在您的管理范围内"
 
 
@@ -110,17 +109,17 @@ def options(principal: Principal) -> dict:
     }
 
 
-def list_page(principal: Principal, *, q: str, enterprise_id: str, page: int, page_size: int) -> tuple[list[dict], int]:
+def list_page(principal: Principal, *, q: str, enterprise_id: str, page: int,
+              page_size: int) -> tuple[list[dict], int, str | None]:
+    """A page of the head's staff, and a notice when a search reached its bound."""
     owned = own_enterprises(principal)
     targets = head_targets(owned, enterprise_id)
     if not q.strip():
         total = sum(int(owned[e].staff_count or 0) for e in targets)
         keys, _ = newest_keys(Staff.by_enterprise, targets, page=page, page_size=page_size, total=total)
-    else:
-        keys, total = search(targets, q, page=page, page_size=page_size,
-                             read=lambda eid: Staff.query(eid, attributes_to_get=NARROW),
-                             in_scope=lambda row: row.enterprise_id in targets)
-    return rows_for(keys, owned), total
+        return rows_for(keys, owned), total, None
+    found = staff_search.head_page(principal.id, targets, q, page=page, page_size=max(1, min(page_size, MAX_PAGE_SIZE)))
+    return list(with_health(found.people, owned, full=False)), found.total, found.notice
 
 
 def get(principal: Principal, value: str, *, audited: bool = True) -> tuple[Staff, Enterprise]:
@@ -148,6 +147,7 @@ def create(principal: Principal, data: dict) -> tuple[Staff, Enterprise]:
             raise _duplicate(ent, load(ent.enterprise_id, person.person_key))
         raise
     adjust_count(ent.enterprise_id, +1)
+    search_index.sync({(ent.enterprise_id, person.person_key): person}, heads={ent.enterprise_id: ent.head_phone})
     health.register([person.person_key])
     roster.mark([(ent.category, ent.town)])
     return person, ent
@@ -176,6 +176,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
             if condition_failed(exc):
                 raise StaleError("该人员信息已被修改，请刷新后重试")
             raise
+        search_index.sync({(person.enterprise_id, person.person_key): person}, heads={ent.enterprise_id: ent.head_phone})
         roster.mark([(ent.category, ent.town)])  # 人员类别 may have changed
         return person, ent
     # A new ID number or another enterprise is another key: write the new record, then drop the old.
@@ -191,6 +192,7 @@ def update(principal: Principal, value: str, data: dict) -> tuple[Staff, Enterpr
         person.delete(condition=Staff.updated_at == read_at)
     except DeleteError:
         pass  # changed meanwhile: both records stay, nothing is lost; the head sees both in the list
+    search_index.refresh([(enterprise_id, key), (ent.enterprise_id, new_key)])  # as the table holds them now
     if ent.enterprise_id != enterprise_id:
         adjust_count(ent.enterprise_id, +1)
         adjust_count(enterprise_id, -1)
@@ -217,6 +219,7 @@ def batch_delete(principal: Principal, ids: Sequence[str]) -> int:
         for enterprise_id, key in keys:
             if (enterprise_id, key) in existing:
                 batch.delete(Staff(enterprise_id, key))
+    search_index.sync(dict.fromkeys(existing))
     for enterprise_id in {e for e, _ in existing}:
         adjust_count(enterprise_id, -sum(1 for e, _ in existing if e == enterprise_id))
     roster.mark({(owned[e].category, owned[e].town) for e, _ in existing})
@@ -225,9 +228,9 @@ def batch_delete(principal: Principal, ids: Sequence[str]) -> int:
 
 def export_rows(principal: Principal, *, q: str, enterprise_id: str) -> Iterator[dict]:
     owned = own_enterprises(principal)
-    wanted = parse_needle(q) if q.strip() else None
+    wanted = staff_search.row_filter(q) if q.strip() else None
     for eid in head_targets(owned, enterprise_id):
-        people = [p for p in Staff.query(eid) if wanted is None or matches(p, wanted)]
+        people = [p for p in Staff.query(eid) if wanted is None or wanted(p)]
         people.sort(key=lambda p: p.created_at, reverse=True)
         yield from with_health(people, owned, full=True)
 
@@ -260,45 +263,6 @@ def assign(person: Staff, values: StaffIn, ent: Enterprise, *, stamp) -> None:
     person.category = ent.category
     person.scope = scope_key(ent.category, ent.town)
     person.updated_at = stamp
-
-
-@dataclass(frozen=True)
-class _Needle:
-    text: str
-    keys: tuple[str, ...]  # the person's keys when the search is a whole valid ID number (two while a rotation runs)
-
-
-def parse_needle(q: str) -> _Needle:
-    text = fold(q).replace(" ", "").upper()
-    checked = normalize_id(text) if len(text) in (15, 18) else None
-    return _Needle(text, tuple(keyring.lookup_keys(checked.number)) if checked and checked.ok else ())
-
-
-def matches(row: Staff, needle: _Needle, enterprise_hits: set[str] | None = None) -> bool:
-    if needle.keys:
-        return row.person_key in needle.keys
-    if enterprise_hits and row.enterprise_id in enterprise_hits:
-        return True
-    text = needle.text
-    if text.isdigit() or (text[:-1].isdigit() and text.endswith("X")):
-        return text in (row.phone or "") or (row.id_number or "").endswith(text)
-    return text.casefold() in (row.name or "").casefold()
-
-
-def search(partitions: Sequence[str], q: str, *, page: int, page_size: int, read, in_scope,
-           enterprise_hits: set[str] | None = None) -> tuple[list[tuple[str, str]], int]:
-    """A page of the rows matching q. A whole valid ID number is looked up by its person key (one
-    index query); anything else filters a narrow read (keys, time, name, phone, ID) of the partitions."""
-    needle = parse_needle(q)
-    if needle.keys:
-        candidates = fetch([(r.enterprise_id, r.person_key) for key in needle.keys for r in Staff.by_person.query(key)])
-        rows = [r for r in candidates if in_scope(r)]
-    else:
-        rows = [r for p in partitions for r in read(p) if matches(r, needle, enterprise_hits)]
-    rows.sort(key=lambda r: (r.created_at, r.person_key), reverse=True)
-    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    start = (max(page, 1) - 1) * page_size
-    return [(r.enterprise_id, r.person_key) for r in rows[start:start + page_size]], len(rows)
 
 
 def newest_keys(index, partitions: Sequence[str], *, page: int, page_size: int,

@@ -29,6 +29,7 @@ from chalicelib.services.health import rekey
 from chalicelib.services.registry import staff
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.common import keyring
+from chalicelib.services.search import index as search_index
 from chalicelib.services.registry.staff_schema import StaffIn, missing_enterprise, parse_staff, staff_extra_fields
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.workbooks.columns import FAILURE_COLUMN, ROW_COLUMN
@@ -159,6 +160,10 @@ def process(principal: Principal, data: bytes, progress: Callable[[int, int], No
             created_by_enterprise[key[0]] = created_by_enterprise.get(key[0], 0) + 1
     for enterprise_id, created in created_by_enterprise.items():
         staff.adjust_count(enterprise_id, created)
+    # searchable by name and phone: each person's terms as the manifest says they were (a retried job
+    # removes what an earlier attempt wrote for a name the file has since changed)
+    search_index.sync({(p.enterprise_id, p.person_key): p for p in items if (p.enterprise_id, p.person_key) not in
+                       unsaved_keys}, heads={e.enterprise_id: e.head_phone for e, _, _, _ in latest.values()})
     health.register(k[1] for k in saved if k not in existing)  # late registration: match the last 14 days now
     roster.mark({(latest[k][0].category, latest[k][0].town) for k in saved})
     return outcome

@@ -1,8 +1,10 @@
 """The staff ledger for bureaus and towns (§2.3: 哨点人员 - xx哨点人员), one per sentinel category.
 
 Scope: a bureau reads the categories it supervises (every town), a town its own town (every
-category), admin and task force everything. Each request reads the `by-scope` index partitions
-(category#town) of that scope: one for a town, one per town for the others.
+category), admin and task force everything. A page without a search reads the `by-scope` index
+partitions (category#town) of that scope: one for a town, one per town for the others. A search reads
+the search index instead, in the same number of requests for a town as for the whole district
+(registry/staff_search.py).
 """
 from __future__ import annotations
 
@@ -10,9 +12,8 @@ from typing import Iterator
 
 from chalicelib.errors import NotFoundError
 from chalicelib.rules import catalog
-from chalicelib.rules.text import fold
 from chalicelib.services.identity import audit
-from chalicelib.services.registry import staff
+from chalicelib.services.registry import staff, staff_search
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.jobs import exports
 from chalicelib.access.policy import OFFICIALS, require
@@ -37,18 +38,19 @@ def partitions(principal: Principal, category: str, town: str = "") -> list[str]
 
 
 def list_page(principal: Principal, *, category: str, q: str, town: str, page: int,
-              page_size: int) -> tuple[list[dict], int]:
+              page_size: int) -> tuple[list[dict], int, str | None]:
+    """A page of the ledger, and a notice when a search reached its bound."""
     parts = partitions(principal, category, town)
+    notice = None
     if q.strip():
-        keys, total = staff.search(parts, q, page=page, page_size=page_size,
-                                   read=lambda part: Staff.by_scope.query(part, attributes_to_get=staff.NARROW),
-                                   in_scope=lambda row: row.scope in parts, enterprise_hits=_enterprise_hits(parts, q))
+        found = staff_search.ledger_page(parts, q, page=page, page_size=max(1, min(page_size, staff.MAX_PAGE_SIZE)))
+        people, total, notice = found.people, found.total, found.notice
     else:
         keys, total = staff.newest_keys(Staff.by_scope, parts, page=page, page_size=page_size,
-                                    total=_counted(parts))
-    people = staff.fetch(keys)
+                                        total=_counted(parts))
+        people = staff.fetch(keys)
     enterprises = _enterprises({p.enterprise_id for p in people})
-    return list(staff.with_health(people, enterprises, full=False, with_head=True)), total
+    return list(staff.with_health(people, enterprises, full=False, with_head=True)), total, notice
 
 
 def get(principal: Principal, value: str, *, audited: bool = True) -> dict:
@@ -69,18 +71,19 @@ def get(principal: Principal, value: str, *, audited: bool = True) -> dict:
 def export_rows(principal: Principal, *, category: str, q: str, town: str) -> Iterator[dict]:
     """Every row of the scope, full values, newest first within each town. The caller audits."""
     parts = partitions(principal, category, town)
-    hits = _enterprise_hits(parts, q) if q.strip() else None
-    needle = staff.parse_needle(q) if q.strip() else None
+    wanted = staff_search.row_filter(q, staff_search.enterprises_named(parts, q)) if q.strip() else None
     for part in parts:
-        people = [p for p in Staff.by_scope.query(part, scan_index_forward=False)
-                  if needle is None or staff.matches(p, needle, hits)]
+        people = [p for p in Staff.by_scope.query(part, scan_index_forward=False) if wanted is None or wanted(p)]
         yield from staff.with_health(people, _enterprises({p.enterprise_id for p in people}),
                                       full=True, with_head=True)
 
 
 def start_export(principal: Principal, *, category: str, q: str, town: str):
-    """导出 of the ledger as it is filtered on screen: checked in scope now, built in the background."""
-    partitions(principal, category, town)
+    """导出 of the ledger as it is filtered on screen: checked in scope now (and the search as the page
+    checks it), built in the background."""
+    parts = partitions(principal, category, town)
+    if q.strip():
+        staff_search.check_ledger_query(parts, q)
     return exports.start(principal, "ledger", {"category": category, "q": q, "town": town})
 
 
@@ -122,9 +125,3 @@ def _counted(parts: list[str]) -> int:
     """The ledger's total from the enterprises' kept staff counts rather than counting staff rows on
     every page."""
     return sum(int(e.staff_count or 0) for e in _scope_enterprises(parts, ["staff_count"]))
-
-
-def _enterprise_hits(parts: list[str], q: str) -> set[str]:
-    """Enterprises of the scope whose 企业名称 contains the search (the ledger also searches by it)."""
-    needle = fold(q).replace(" ", "").casefold()
-    return {e.enterprise_id for e in _scope_enterprises(parts, ["name_key"]) if needle and needle in e.name_key}

@@ -1,0 +1,55 @@
+"""The staff search index for data written before it existed, and its repair, with the deploying
+engineer's AWS credentials (docs/deploy.md, "The staff search index"):
+
+    python -m infra.search_index backfill --stage prod   # every staff record indexed as it is now
+    python -m infra.search_index prune    --stage prod   # the index of records that are gone, removed
+
+Both scan in parallel segments (--segments, default 8; IMPORT_WRITERS of them at a time, default 8) and
+are idempotent: `backfill` run again writes only what differs from each record's manifest
+(services/search/index.py), so it is also the repair after a failed write; `prune` reads the whole index table and removes the items of records no longer there (a
+delete whose index step never ran). Nothing personal is printed: counts only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from chalicelib.errors import DomainError  # settings and table names are read at call time, after --stage
+from chalicelib.services.common import keyring
+from chalicelib.services.common.parallel import in_parallel
+from chalicelib.services.search import index
+
+
+def run(action: str, *, segments: int = 8) -> dict:
+    """One action over every segment, side by side (IMPORT_WRITERS at a time); the counts summed."""
+    work = index.backfill if action == "backfill" else index.prune
+    parts = in_parallel([lambda segment=segment: work(segment, segments) for segment in range(segments)])
+    return {key: sum(part[key] for part in parts) for key in parts[0]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="建立或修复人员搜索索引")
+    parser.add_argument("action", choices=("backfill", "prune"))
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--segments", type=int, default=8, help="parallel Scan segments (default 8)")
+    args = parser.parse_args(argv)
+    os.environ.update({"STAGE": args.stage, "TABLE_PREFIX": f"sentinel-{args.stage}-"})
+    os.environ.setdefault("APP_SECRET", "search-index: no token or code is made here")  # settings() insists outside local
+    os.environ.setdefault("SMS_SENDER", "sns")  # settings() refuses the console sender outside local; none is sent
+    os.environ.setdefault("PERSON_KEY_SECRET_ID", f"sentinel-{args.stage}-person-key")
+    try:
+        counts = run(args.action, segments=max(1, args.segments))
+    except DomainError as exc:
+        print(f"未执行：{exc}", file=sys.stderr)
+        return 1
+    except keyring.RingError as exc:
+        print(f"未执行：人员密钥的内容不正确（{exc}）", file=sys.stderr)
+        return 1
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
