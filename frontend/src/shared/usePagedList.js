@@ -20,7 +20,7 @@ function trimQuery(filters) {
  *   clearTotalOnError – a failed load also sets total to 0 (rows are always emptied)
  *
  * A page past the end (rows deleted meanwhile) loads the last page instead; an answer overtaken by a later
- * load is dropped.
+ * load is dropped. `notice` is what the server said above the list (a search that reached its bound).
  */
 export function usePagedList(fetchPage, options = {}) {
   const initial = options.filters || {}
@@ -32,6 +32,7 @@ export function usePagedList(fetchPage, options = {}) {
   const page = ref(1)
   const pageSize = ref(options.pageSize ?? 20)
   const loading = ref(false)
+  const notice = ref('')
   let seq = 0
 
   async function load() {
@@ -43,6 +44,7 @@ export function usePagedList(fetchPage, options = {}) {
       if (mine !== seq) return
       rows.value = res.items || []
       total.value = res.total || 0
+      notice.value = res.notice || ''
       options.onLoaded?.(res)
       if (!rows.value.length && page.value > 1 && total.value > 0) {
         page.value = Math.max(1, Math.ceil(total.value / pageSize.value))
@@ -51,6 +53,7 @@ export function usePagedList(fetchPage, options = {}) {
     } catch {
       if (mine === seq) {
         rows.value = []
+        notice.value = ''
         if (options.clearTotalOnError) total.value = 0
       }
     } finally {
@@ -76,5 +79,5 @@ export function usePagedList(fetchPage, options = {}) {
     return search()
   }
 
-  return { filters, applied, rows, total, page, pageSize, loading, load, firstPage, search, reset }
+  return { filters, applied, rows, total, page, pageSize, loading, notice, load, firstPage, search, reset }
 }
