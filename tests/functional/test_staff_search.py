@@ -297,3 +297,18 @@ def test_a_person_key_rotation_moves_the_index_with_the_people(api, aws, login, 
     assert calls["Query"] == 2
     assert mine(api, head, "0001") == (["陈志强"], 1)
     keyring.forget()
+
+
+def test_a_search_past_its_bound_lists_the_newest_and_says_so(api, login, head_login, places, monkeypatch):
+    from chalicelib.services.search import index
+
+    head = head_login(HEAD)
+    for n in range(1, 4):
+        add(api, head, places["ns"], n, f"陈志{'强明华'[n - 1]}")
+    monkeypatch.setattr(index, "LIMIT", 2)  # 2,000 on a real district: one request of the index
+    status, body = api.get("/api/ledger?category=express&q=陈志", token=login("nanshajie"))
+    assert status == 200 and body["total"] == 2 and [i["name"] for i in body["items"]] == ["陈志华", "陈志明"]
+    assert body["notice"] == "符合条件的人员超过2人，仅列出最新登记的2人，请输入更完整的姓名或手机号码"
+    status, body = api.get("/api/staff?q=陈志", token=head)
+    assert body["total"] == 2 and body["notice"].startswith("符合条件的人员超过2人")
+    assert api.get("/api/staff?q=陈志强", token=head)[1]["notice"] is None

@@ -24,8 +24,7 @@ from chalicelib.services.search import index
 from chalicelib.store.models import Enterprise, Staff
 
 ENTERPRISES = 10  # enterprises whose people a ledger search by enterprise name lists, at most
-LIMITED = (f"符合条件的人员超过{index.LIMIT}人，仅列出最新登记的{index.LIMIT}人，"
-           "请输入更完整的姓名或手机号码")
+LIMITED = "符合条件的人员超过{n}人，仅列出最新登记的{n}人，请输入更完整的姓名或手机号码"
 
 Key = tuple[str, str]
 
@@ -143,7 +142,7 @@ def _page(found: list[tuple[str, Key]], total: int, keep: Callable[[Staff], bool
           limited: bool) -> Page:
     start = (max(page, 1) - 1) * page_size
     people = [r for r in _fetch([key for _, key in found[start:start + page_size]]) if keep(r)]
-    return Page(people, total, LIMITED if limited else None)
+    return Page(people, total, LIMITED.format(n=index.LIMIT) if limited else None)
 
 
 def _fetch(keys: list[Key]) -> list[Staff]:

@@ -203,10 +203,11 @@ class Hits:
     limited: bool  # more matched than LIMIT: the oldest were left out
 
 
-def in_category(term: str, category: str, towns: Sequence[str], *, every_town: bool, limit: int = LIMIT) -> Hits:
+def in_category(term: str, category: str, towns: Sequence[str], *, every_town: bool, limit: int | None = None) -> Hits:
     """The records of one category found by `term` in these towns: one Query (two while a person-key
     rotation runs). `every_town`: the towns are all the category has (no filter); one town reads its
     own partition of the by-town index; some towns read the category's items with the towns as filter."""
+    limit = limit or LIMIT
     keys = _Keys()
     answers = []
     for version in keys.versions():
@@ -224,8 +225,9 @@ def in_category(term: str, category: str, towns: Sequence[str], *, every_town: b
     return _merged(answers, limit)
 
 
-def of_head(term: str, head_phone: str, *, limit: int = LIMIT) -> Hits:
+def of_head(term: str, head_phone: str, *, limit: int | None = None) -> Hits:
     """The records found by `term` in the enterprises this phone heads: one Query (two while rotating)."""
+    limit = limit or LIMIT
     keys = _Keys()
     answers = []
     for version in keys.versions():
