@@ -56,7 +56,7 @@ def aws(dynamodb_local, monkeypatch):
     from chalicelib.integrations import storage
     from chalicelib.services.common import stage_secrets
     from infra.provision import provision
-    from tests import iam_moto
+    from tests import iam_moto, s3_post
 
     with mock_aws():
         storage.reset_client()
@@ -69,13 +69,15 @@ def aws(dynamodb_local, monkeypatch):
             boto3.client("secretsmanager").create_secret(Name=name, SecretString=value)
             monkeypatch.setenv(variable, name)
         stage_secrets.forget()
-        if iam_moto.enabled():  # moto authorizes every call as the function making it (tests/iam_moto.py)
-            from chalicelib.config import settings
+        # a presigned POST is checked as S3 checks it (signature, expiry, key, type, size): moto checks none
+        with s3_post.taught(enforce_iam=iam_moto.enabled()):
+            if iam_moto.enabled():  # moto authorizes every call as the function making it (tests/iam_moto.py)
+                from chalicelib.config import settings
 
-            with iam_moto.enforced(stage=settings().stage, bucket=settings().files_bucket):
+                with iam_moto.enforced(stage=settings().stage, bucket=settings().files_bucket):
+                    yield resources
+            else:
                 yield resources
-        else:
-            yield resources
         storage.reset_client()
         stage_secrets.forget()
 

@@ -5,7 +5,9 @@ source mappings and keys through its own service backends, but skips five types 
 Moto CloudFormation support for …"): CloudWatch alarms, Lambda's event invoke configs (the failure
 destinations), Secrets Manager secrets, SQS queue policies and API Gateway stages; and it creates a REST
 API without the OpenAPI body CloudFormation imports (so the SAM deployment of Chalice's API fails: "The
-REST API doesn't contain any methods"). Each is created here as CloudFormation does: with the same service
+REST API doesn't contain any methods"), it double-encodes a managed policy's document given as text, and
+it leaves out a bucket's CORS rules and a role's managed policies.
+Each is created here as CloudFormation does: with the same service
 call (PutMetricAlarm, PutFunctionEventInvokeConfig, CreateSecret with GenerateSecretString,
 SetQueueAttributes Policy, CreateStage, CreateRestApi + PutRestApi of the body) on moto's backend of that
 service, from the resource's resolved properties — so a test reads them back with the ordinary API
@@ -201,6 +203,68 @@ def _rest_api():
     return RestApi
 
 
+def _managed_policy():
+    from moto.iam.models import ManagedPolicy as MotoManagedPolicy
+
+    class ManagedPolicy(MotoManagedPolicy):
+        """AWS::IAM::ManagedPolicy whose document is one `Fn::Sub` of its JSON text (infra/package.py writes the
+        province's so, as the functions' role policies): CloudFormation takes a document as text or as an
+        object, moto's model JSON-encodes what it gets, a text a second time ("Syntax errors in policy")."""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
+                                            **kwargs):
+            document = cloudformation_json["Properties"].get("PolicyDocument")
+            if isinstance(document, str):
+                cloudformation_json = {**cloudformation_json, "Properties": {
+                    **cloudformation_json["Properties"], "PolicyDocument": json.loads(document)}}
+            return MotoManagedPolicy.create_from_cloudformation_json(resource_name, cloudformation_json, account_id,
+                                                                     region_name, **kwargs)
+
+    return ManagedPolicy
+
+
+def _role():
+    from moto.iam.models import Role as MotoRole, iam_backends
+
+    class Role(MotoRole):
+        """AWS::IAM::Role with its ManagedPolicyArns attached (AttachRolePolicy), which moto's model skips."""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
+                                            **kwargs):
+            role = MotoRole.create_from_cloudformation_json(resource_name, cloudformation_json, account_id,
+                                                            region_name, **kwargs)
+            for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
+                iam_backends[account_id][arn.split(":")[1]].attach_role_policy(arn, role.name)
+            return role
+
+    return Role
+
+
+def _bucket():
+    from moto.s3.models import FakeBucket, s3_backends
+
+    class Bucket(FakeBucket):
+        """AWS::S3::Bucket with its CorsConfiguration applied (PutBucketCors), which moto's model skips."""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
+                                            **kwargs):
+            bucket = FakeBucket.create_from_cloudformation_json(resource_name, cloudformation_json, account_id,
+                                                                region_name, **kwargs)
+            rules = cloudformation_json.get("Properties", {}).get("CorsConfiguration", {}).get("CorsRules", [])
+            if rules:
+                names = {"AllowedMethods": "AllowedMethod", "AllowedOrigins": "AllowedOrigin", "Id": "ID",
+                         "AllowedHeaders": "AllowedHeader", "ExposedHeaders": "ExposeHeader"}
+                s3_backends[account_id]["aws"].put_bucket_cors(bucket.name, [
+                    {**{names[k]: v for k, v in rule.items() if k in names},
+                     **({"MaxAgeSeconds": str(rule["MaxAge"])} if "MaxAge" in rule else {})} for rule in rules])
+            return bucket
+
+    return Bucket
+
+
 TAUGHT = (Alarm, EventInvokeConfig, Secret, QueuePolicy, ApiStage)
 
 
@@ -213,7 +277,7 @@ def taught():
     caches = (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map)
     for cache in caches:
         cache.cache_clear()
-    models = {model.cloudformation_type(): model for model in (*TAUGHT, _rest_api())}
+    models = {model.cloudformation_type(): model for model in (*TAUGHT, _rest_api(), _managed_policy(), _role(), _bucket())}
     parsing.get_model_map().update(models)
     parsing.get_name_type_map().update({kind: model.cloudformation_name_type() for kind, model in models.items()})
     try:
