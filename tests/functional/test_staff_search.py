@@ -5,6 +5,8 @@ town as for ten."""
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from collections import Counter
 
 import pytest
@@ -312,3 +314,20 @@ def test_a_search_past_its_bound_lists_the_newest_and_says_so(api, login, head_l
     status, body = api.get("/api/staff?q=陈志", token=head)
     assert body["total"] == 2 and body["notice"].startswith("符合条件的人员超过2人")
     assert api.get("/api/staff?q=陈志强", token=head)[1]["notice"] is None
+
+
+def test_the_index_holds_no_name_phone_or_id_number_in_the_clear(api, head_login, places):
+    import boto3
+
+    from chalicelib.rules import search
+    from chalicelib.store.search import SearchEntry
+
+    add(api, head_login(HEAD), places["ns"], 1, "陈志强")
+    raw = boto3.client("dynamodb").scan(TableName=SearchEntry.Meta.table_name)["Items"]
+    assert len(raw) == 7 + 1  # the person's 7 terms and the manifest
+    stored = json.dumps(raw, ensure_ascii=False)
+    assert not [ch for ch in "陈志强" if ch in stored]  # no character of the name, in any attribute
+    digits = {t.split(":", 1)[1] for t in search.person_terms("陈志强", "13712340001", id_number(1)) if t[0] == "d"}
+    words = set(re.split(r"[^0-9A-Za-z]+", stored))  # hashes, times and keys are words of their own
+    assert len(digits) == 4 and not digits & words and id_number(1) not in words
+    assert "南沙街" in stored and "express" in stored  # where it is kept, not who
