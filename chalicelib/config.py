@@ -23,11 +23,15 @@ class Settings:
     sms_topic_arn: str
     session_hours: int
     code_valid_days: int
-    max_upload_bytes: int
+    # Where the browser sends a presigned upload instead of the bucket's own address: the local stack's
+    # same-origin relay ("/s3", local/server.py), which the page's CSP (connect-src 'self') allows; empty on
+    # AWS, where the page posts to the bucket's endpoint (its CORS rule and the CSP allow the console's origin).
+    upload_relay: str
     sms_daily_limit: int  # SMS codes the whole system sends a day (each costs money)
     import_writers: int  # parallel DynamoDB writes in an import (moto's server is not thread-safe: 1)
     roster_fresh_seconds: float  # how long a warm function trusts its roster files (services/health/roster.py)
     console_url: str  # the console's public address: the 详情 link of every 粤政易 card
+    matcher_segments: int  # the overnight matcher's parallel Scan segments (compliance/overnight.py)
 
     @property
     def is_local(self) -> bool:
@@ -46,17 +50,18 @@ def settings() -> Settings:
         env.get("SMS_TOPIC_ARN", ""),
         env.get("SESSION_HOURS", "12"),
         env.get("CODE_VALID_DAYS", "7"),
-        env.get("MAX_UPLOAD_BYTES", str(4 * 1024 * 1024)),  # base64 in the Lambda event must stay under 6 MB
+        env.get("UPLOAD_RELAY", ""),
         env.get("IMPORT_WRITERS", "8"),
         env.get("SMS_DAILY_LIMIT", "5000"),
         env.get("ROSTER_FRESH_SECONDS", "5"),
         env.get("CONSOLE_URL", "http://127.0.0.1:8000/"),
+        env.get("MATCHER_SEGMENTS", "8"),
     )
 
 
 @lru_cache(maxsize=8)
-def _build(stage, table_prefix, files_bucket, secret, secret_id, sms_sender, topic, hours, days, max_upload,
-           writers, sms_daily, roster_fresh, console_url) -> Settings:
+def _build(stage, table_prefix, files_bucket, secret, secret_id, sms_sender, topic, hours, days, upload_relay,
+           writers, sms_daily, roster_fresh, console_url, matcher_segments) -> Settings:
     local = stage in ("local", "test")
     if not secret and not secret_id and not local:
         raise RuntimeError("APP_SECRET_ID (the stage's secret in Secrets Manager) must be set outside the local and "
@@ -76,9 +81,10 @@ def _build(stage, table_prefix, files_bucket, secret, secret_id, sms_sender, top
         sms_topic_arn=topic,
         session_hours=int(hours),
         code_valid_days=int(days),
-        max_upload_bytes=int(max_upload),
+        upload_relay=upload_relay.rstrip("/"),
         import_writers=max(1, int(writers)),
         sms_daily_limit=int(sms_daily),
         roster_fresh_seconds=float(roster_fresh),
         console_url=console_url,
+        matcher_segments=max(1, int(matcher_segments)),
     )

@@ -92,8 +92,8 @@ def seed(*, with_feeds: bool = True) -> dict:
         numbers += _seed_staff(rng, ent, count=rng.randint(6, 14))
     _alerts()
     if with_feeds:
-        feeds.upload("nat", "演示-核酸检测.csv", _nat_feed(rng, numbers))
-        feeds.upload("vaccine", "演示-疫苗接种.xlsx", _vaccine_feed(rng, numbers))
+        feeds.drop("nat", "演示-核酸检测.csv", _nat_feed(rng, numbers))
+        feeds.drop("vaccine", "演示-疫苗接种.xlsx", _vaccine_feed(rng, numbers))
     return {"accounts": len(ACCOUNTS), "enterprises": created, "staff": len(numbers)}
 
 

@@ -9,10 +9,16 @@ A slow export occupies one process; the other pages are answered by the others. 
 replaced, and its request answers 502 with a Chinese message instead of hanging.
 
 A request's body is bounded before it is read, as API Gateway bounds it before Lambda sees it: past its
-route's limit (api/edge.body_limit: the upload size for the three upload routes, 256 KB for a form) on
-its Content-Length it is refused with 413 unread; sent in chunks, it is read only while it stays inside
-the limit. Nothing past the limit is ever held (a 50 MB upload used to be read whole, +241 MB in one
-process, before the app refused it).
+route's limit (api/edge.body_limit: 256 KB, a JSON form, on every route) on its Content-Length it is
+refused with 413 unread; sent in chunks, it is read only while it stays inside the limit. Nothing past
+the limit is ever held (a 50 MB upload used to be read whole, +241 MB in one process, before the app
+refused it).
+
+Files never reach the API: the page posts a workbook or a feed to S3 with the presigned form the API
+signed. On AWS that is the bucket's own address; here the browser may not reach the moto process's port
+(the pages' CSP says connect-src 'self'), so the form goes to /s3/<bucket> under this origin and is
+relayed to moto byte for byte, streamed, never held whole. A POST policy's signature does not cover the
+host, so moto sees exactly what S3 would. Only form posts to the files bucket are relayed.
 """
 from __future__ import annotations
 
@@ -43,6 +49,11 @@ _CONTEXT = multiprocessing.get_context("spawn")  # a clean interpreter: never fo
 # After refusing a body, what the client still sends is dropped (never kept) for this long before the
 # connection closes: closed at once with unread data, TCP resets it and the client may lose the 413.
 LINGER_SECONDS = 2.0
+S3_RELAY = "/s3/"  # chalicelib/config.py UPLOAD_RELAY: where the API points a presigned POST locally
+# The largest upload a form allows (a feed's CSV, services/feeds/ingest.py) and its form fields: moto
+# would take more, S3 would not.
+RELAY_MAX_BYTES = (200 << 20) + (1 << 20)
+RELAY_CHUNK = 1 << 20
 
 
 def _serve_requests(connection) -> None:
@@ -132,8 +143,9 @@ class ApiPool:
             process.join(timeout=5)
 
 
-def make_handler(pool: ApiPool, dist: Path):
+def make_handler(pool: ApiPool, dist: Path, s3_endpoint: str | None = None):
     from chalicelib.api.edge import API_HEADERS, body_limit
+    from chalicelib.config import settings
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -242,6 +254,58 @@ def make_handler(pool: ApiPool, dist: Path):
             self.end_headers()
             self.wfile.write(out_body)
 
+        def _s3(self):
+            """A presigned POST to the files bucket, relayed to the embedded S3 as it came (its Content-Length
+            checked first, the body streamed through in 1 MB pieces); S3's answer relayed back."""
+            import http.client
+            from urllib.parse import urlparse
+
+            bucket = self.path.split("?", 1)[0][len(S3_RELAY):].rstrip("/")
+            if self.command != "POST" or not s3_endpoint or bucket != settings().files_bucket:
+                self._plain(404, "不存在")
+                return
+            if not (self.headers.get("content-type") or "").lower().startswith("multipart/form-data"):
+                self._refuse(400, "BAD_REQUEST", "上传请求格式不正确（应为表单上传）")
+                return
+            length = self._declared_length()
+            if length is None or "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                self._refuse(411, "LENGTH_REQUIRED", "上传请求缺少 Content-Length")
+                return
+            if length > RELAY_MAX_BYTES:
+                self._refuse(413, "TOO_LARGE", f"文件超过 {RELAY_MAX_BYTES >> 20} MB")
+                return
+            target = urlparse(s3_endpoint)
+            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
+            left = length
+            try:
+                upstream.putrequest("POST", f"/{bucket}", skip_accept_encoding=True)
+                for name in ("Content-Type", "Content-Length"):
+                    upstream.putheader(name, self.headers[name])
+                upstream.endheaders()
+                while left:
+                    piece = self.rfile.read(min(RELAY_CHUNK, left))
+                    if not piece:
+                        raise ConnectionError("the browser stopped sending")
+                    upstream.send(piece)
+                    left -= len(piece)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for name in ("Content-Type", "ETag", "Location"):
+                    if answer.getheader(name):
+                        self.send_header(name, answer.getheader(name))
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in API_HEADERS.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (OSError, http.client.HTTPException):
+                self.close_connection = True
+                if not left:  # the body went through; S3 (moto) did not answer
+                    self._plain(502, "文件存储未响应，请重试")
+            finally:
+                upstream.close()
+
         def _static(self):
             path = self.path.split("?", 1)[0].split("#", 1)[0]
             if path in ("/m", "/m/"):
@@ -267,6 +331,8 @@ def make_handler(pool: ApiPool, dist: Path):
         def _dispatch(self):
             if self.path.startswith("/api/"):
                 self._api()
+            elif self.path.startswith(S3_RELAY):
+                self._s3()
             elif self.command in ("GET", "HEAD"):
                 self._static()
             else:
@@ -294,14 +360,15 @@ class Server:
     """The front server and its API pool; `stop()` ends both."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8000, processes: int | None = None,
-                 dist: Path = DIST):
+                 dist: Path = DIST, s3_endpoint: str | None = None):
+        """s3_endpoint: the embedded S3 the /s3/ relay forwards presigned uploads to (none: no relay)."""
         self.pool = ApiPool(processes or int(os.environ.get("LOCAL_API_PROCESSES", "4")))
-        self.host, self.port, self.dist = host, port, dist
+        self.host, self.port, self.dist, self.s3_endpoint = host, port, dist, s3_endpoint
         self._http: ThreadingHTTPServer | None = None
 
     def start(self) -> "Server":
         self.pool.start()
-        self._http = ThreadingHTTPServer((self.host, self.port), make_handler(self.pool, self.dist))
+        self._http = ThreadingHTTPServer((self.host, self.port), make_handler(self.pool, self.dist, self.s3_endpoint))
         self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
         return self

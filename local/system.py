@@ -56,7 +56,7 @@ class System:
         outbox = (self.data_dir.parent if self.data_dir else Path(tempfile.mkdtemp(prefix="sentinel-"))) / "sms-outbox.jsonl"
         os.environ["LOCAL_SMS_OUTBOX"] = str(outbox)  # the API processes share the dev SMS outbox through it
         from local import demo
-        from local.server import Server
+        from local.server import S3_RELAY, Server
         from local.wecom import WeComStandIn
         from local.worker import start_scheduler, start_workers
 
@@ -72,10 +72,12 @@ class System:
         self._wecom = WeComStandIn()
         os.environ["WECOM_BASE_URL"] = self._wecom.start(self.wecom_port)  # before the children copy the environment
         os.environ.setdefault("CONSOLE_URL", f"{self.base_url}/#/alerts/runs")  # where a 粤政易 card opens
+        # presigned uploads go to the front server's /s3/ relay (the page may reach nothing but its origin)
+        os.environ["UPLOAD_RELAY"] = S3_RELAY.rstrip("/")
         self._children = start_workers(resources.queues)
         if self.with_scheduler:
             self._children.append(start_scheduler())
-        self._server = Server(port=self.port, processes=self.api_processes).start()
+        self._server = Server(port=self.port, processes=self.api_processes, s3_endpoint=self.stack.endpoint).start()
         if self.seeded and self.demo_feeds:
             threading.Thread(target=demo.morning, name="demo-morning", daemon=True).start()
         return self

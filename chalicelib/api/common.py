@@ -12,7 +12,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.access import policy
 from chalicelib.api import params as forms
-from chalicelib.api.edge import MAX_JSON_BYTES, UPLOADS
+from chalicelib.api.edge import MAX_JSON_BYTES
 from chalicelib.errors import DomainError, TooLargeError, ValidationError
 from chalicelib.rules.text import TextError
 from chalicelib.services.common import stage_secrets
@@ -90,21 +90,19 @@ def endpoint(bp: Blueprint, *, roles: tuple[str, ...] | None = None, public: boo
     return decorate
 
 
-def route(bp: Blueprint, method: str, path: str, *, content_types: list[str] | None = None) -> Callable:
+def route(bp: Blueprint, method: str, path: str) -> Callable:
     """Declare a route: its roles come from the one policy table (access/policy.py), never from here, and
-    each parameter of its path has a declared form (api/params.py), checked before the view runs."""
+    each parameter of its path has a declared form (api/params.py), checked before the view runs. Every
+    route takes JSON (Chalice's default content type): no file ever comes through the API."""
     who = policy.roles_for(method, path)
     if forms.undeclared(path):
         raise LookupError(f"route {method} {path}: parameters {forms.undeclared(path)} have no form in "
                           "chalicelib/api/params.py")
-    if bool(content_types) != ((method, path) in UPLOADS):  # the body limit the edge and the relay apply
-        raise LookupError(f"route {method} {path}: a route takes a file exactly when api/edge.py UPLOADS names it")
 
     def decorate(view: Callable) -> Callable:
         wrapped = endpoint(bp, public=who == policy.PUBLIC,
                            roles=None if who in (policy.PUBLIC, policy.SIGNED_IN) else who)(view)
-        options = {"methods": [method], **({"content_types": content_types} if content_types else {})}
-        return bp.route(path, **options)(wrapped)
+        return bp.route(path, methods=[method])(wrapped)
 
     return decorate
 
@@ -220,11 +218,23 @@ def principal_scope(principal: Principal) -> str:
     return principal.scope.label()
 
 
+def upload_request(bp: Blueprint) -> tuple[str, int]:
+    """The first step of an upload: the file's name and size (bytes), as the page knows them from the
+    chosen file. The file itself goes to S3 with the form the answer carries."""
+    body = json_body(bp)
+    filename, size = body.get("filename", ""), body.get("size")
+    if not isinstance(filename, str):
+        raise ValidationError("文件名须为文字", fields={"filename": "须为文字"})
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValidationError("文件大小须为不小于 0 的整数（字节数）", fields={"size": "须为不小于 0 的整数"})
+    return filename, size
+
+
 def start_import(bp: Blueprint, principal: Principal, kind: str) -> Response:
-    """The uploaded workbook (raw body, X-Filename header) becomes an import job: 202 with the job."""
-    request = bp.current_request
-    job = imports.start(principal, kind=kind, filename=request.headers.get("x-filename", ""),
-                        data=request.raw_body or b"")
+    """An import job waiting for its workbook, and the presigned POST that sends the workbook to S3: 202
+    with the job and `upload` ({url, fields, expires_at, max_bytes})."""
+    filename, size = upload_request(bp)
+    job, form = imports.start(principal, kind=kind, filename=filename, size=size)
     audit.record(principal, action="导入企业信息" if kind == "enterprises" else "导入员工信息",
                  target=job.filename, scope=principal_scope(principal))
-    return json_response(imports.public(job), 202)
+    return json_response({**imports.public(job), "upload": form}, 202)

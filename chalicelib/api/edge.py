@@ -1,8 +1,9 @@
 """What every API answer gets, whichever route (or none) produced it: browser security headers, and the
 framework's own refusals (wrong method, wrong content type, a download asked for without an Accept
 header) in Chinese and in the shape of every other error — never Chalice's English internals. And what
-every request may carry: a body no larger than its route takes, refused on its declared Content-Length
-before any view reads it (`body_limit`, also what the local server's relay refuses before reading).
+every request may carry: a JSON form of at most 256 KB (files go to S3 directly, never through the API),
+refused on its declared Content-Length before any view reads it (`body_limit`, also what the local
+server's relay refuses before reading).
 
 Registered as Chalice `http` middleware in app.py, so it wraps the whole REST handler, including the
 answers Chalice gives before any view runs.
@@ -13,7 +14,6 @@ import json
 
 from chalice import Chalice, Response
 
-from chalicelib.config import settings
 from chalicelib.runtime import running
 
 # An API answer is data, never a page: it may not run, embed or be embedded anything.
@@ -26,7 +26,7 @@ API_HEADERS = {
 }
 _FRAMEWORK = {
     "MethodNotAllowedError": ("METHOD_NOT_ALLOWED", "该接口不支持此请求方法"),
-    "UnsupportedMediaType": ("UNSUPPORTED_MEDIA_TYPE", "请求内容的类型不被该接口接受（上传请使用 .xlsx 或 .csv 文件）"),
+    "UnsupportedMediaType": ("UNSUPPORTED_MEDIA_TYPE", "请求内容的类型不被该接口接受（接口只接受 JSON；文件请在页面上选择后上传）"),
     "BadRequest": ("ACCEPT_REQUIRED", "下载失败：请求未声明可以接收该文件类型，请使用系统页面上的【导出】或【下载】按钮"
                                       "（接口调用请在 Accept 中声明 Excel 文件类型或 */*）"),
     "NotFoundError": ("NOT_FOUND", "接口不存在"),
@@ -35,23 +35,19 @@ _FRAMEWORK = {
 
 
 MAX_JSON_BYTES = 256 * 1024  # the largest form is a batch delete of 500 ids (~25 KB)
-# The routes that take a file as their body (api/common.route refuses content types on any other route),
-# each with what a too-large file is told; every other route takes at most a JSON form.
-UPLOADS = {
-    ("POST", "/api/enterprises/import"): "文件超过 {mb} MB，请拆分后分批导入",
-    ("POST", "/api/staff/import"): "文件超过 {mb} MB，请拆分后分批导入",
-    ("POST", "/api/feeds/upload"): "文件超过 {mb} MB：较大的数据文件请由数据提供方直接放入 S3 的 feeds/nat/ 或 "
-                                   "feeds/vaccine/ 目录",
-}
+# No route takes a file: a workbook or a feed goes to S3 through a presigned POST these routes hand out
+# (services/jobs/imports.py start, services/feeds/ingest.py upload). A large body sent to one of them is a
+# file sent to the wrong place, and is told so.
+UPLOAD_STARTS = {("POST", "/api/enterprises/import"), ("POST", "/api/staff/import"), ("POST", "/api/feeds/upload")}
+FILE_NOT_HERE = (f"请求内容过大（超过 {MAX_JSON_BYTES // 1024} KB）：文件不经由此接口上传，请在页面上选择文件，"
+                 "系统会将其直接上传到文件存储")
 
 
 def body_limit(method: str, path: str) -> tuple[int, str]:
-    """The most bytes a request to this route may carry, and the Chinese message of a 413 past it. `path`
-    is the route's (a concrete path serves as well: no upload route has a parameter)."""
-    message = UPLOADS.get((method.upper(), path.split("?", 1)[0]))
-    if message is not None:
-        limit = settings().max_upload_bytes
-        return limit, message.format(mb=limit >> 20)
+    """The most bytes a request to this route may carry, and the Chinese message of a 413 past it: a JSON
+    form on every route (a concrete path serves as well as the route's: no upload route has a parameter)."""
+    if (method.upper(), path.split("?", 1)[0]) in UPLOAD_STARTS:
+        return MAX_JSON_BYTES, FILE_NOT_HERE
     return MAX_JSON_BYTES, f"请求内容过大（超过 {MAX_JSON_BYTES // 1024} KB）"
 
 

@@ -43,8 +43,9 @@ def enterprise_template(principal):
     return xlsx_response(enterprise_book.template(names, principal.scope.visible_towns()), "企业信息导入模板.xlsx")
 
 
-@route(bp, "POST", "/api/enterprises/import", content_types=[enterprise_book.XLSX, "application/octet-stream"])
+@route(bp, "POST", "/api/enterprises/import")
 def import_enterprises(principal):
+    """批量导入, step one: a job waiting for its workbook and the presigned POST the page sends it with."""
     return start_import(bp, principal, ENTERPRISE_IMPORT)
 
 

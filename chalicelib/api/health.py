@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import int_param, json_body, json_response, query_params, route
+from chalicelib import events
+from chalicelib.api.common import int_param, json_body, json_response, query_params, route, upload_request
 from chalicelib.services.identity import audit
 from chalicelib.services.views import dashboard
 from chalicelib.services.operations import dead_letters, rotation
@@ -58,28 +59,26 @@ def list_feeds(principal):
     return {"items": [feeds.public(f) for f in feeds.recent(kind)], "freshness": feeds.freshness()}
 
 
-@route(bp, "POST", "/api/feeds/upload", content_types=["text/csv", "application/octet-stream",
-                                                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
+@route(bp, "POST", "/api/feeds/upload")
 def upload_feed(principal):
-    request = bp.current_request
-    from urllib.parse import unquote
-
-    key = feeds.upload(query_params(bp).get("kind", ""), unquote(request.headers.get("x-filename", "")),
-                       request.raw_body or b"")
-    kind = key.split("/")[1]
+    """数据接入's upload, step one: {kind, filename, size} → the key under feeds/<kind>/ and the presigned
+    POST the page sends the file with; its S3 event is the one a provider's drop raises."""
+    kind = json_body(bp).get("kind", "")
+    filename, size = upload_request(bp)
+    key, form = feeds.upload(kind if isinstance(kind, str) else "", filename, size)
     audit.record(principal, action="上传数据文件", target=key.rsplit("/", 1)[-1], scope=feeds.KIND_LABELS.get(kind, kind))
-    return json_response({"object_key": key}, 202)
+    return json_response({"object_key": key, "upload": form}, 202)
 
 
 @route(bp, "GET", "/api/dead-letters")
 def list_dead_letters(principal):
-    return {"items": dead_letters.listing()}
+    return {"items": dead_letters.listing(events.record_for)}
 
 
 @route(bp, "POST", "/api/dead-letters/retry")
 def retry_dead_letter(principal):
     body = json_body(bp)
-    answer = dead_letters.retry(str(body.get("queue") or ""), str(body.get("id") or ""))
+    answer = dead_letters.retry(str(body.get("queue") or ""), str(body.get("id") or ""), events.record_for)
     queue = str(body.get("queue") or "")
     audit.record(principal, action="重试失败消息", target=str(body.get("id") or ""),
                  scope=dead_letters.QUEUES.get(queue, queue))

@@ -1,13 +1,19 @@
 """The files bucket: uploaded workbooks, failure workbooks. The client is created on first use."""
 from __future__ import annotations
 
-from urllib.parse import quote
+import os
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlparse
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from chalicelib.config import settings
+from chalicelib.rules.clock import now
 
 _client = None
+_signer = None
 
 
 def s3():
@@ -28,8 +34,52 @@ def get(key: str, *, bucket: str | None = None) -> bytes:
 
 def reset_client() -> None:
     """Tests that start a fresh moto backend call this so no client outlives it."""
-    global _client
-    _client = None
+    global _client, _signer
+    _client = _signer = None
+
+
+def size(key: str, *, bucket: str | None = None) -> int | None:
+    """The object's size in bytes, or None when there is no such object (HEAD: nothing is read)."""
+    try:
+        return int(s3().head_object(Bucket=bucket or settings().files_bucket, Key=key)["ContentLength"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def upload_form(key: str, *, max_bytes: int, content_type: str, seconds: int) -> tuple[dict, datetime]:
+    """A presigned POST that lets its holder put one file at exactly `key`, of 1 … `max_bytes` bytes and of
+    `content_type`, for `seconds`: the browser sends the file to S3 itself, never through the API (API
+    Gateway takes 10 MB, a Lambda event 6 MB). S3 checks every condition; the importer checks the size and
+    the content again (moto checks none of them). Returns {url, fields} and when it expires.
+
+    Signed with SigV4 against the bucket's regional virtual-hosted endpoint
+    (https://<bucket>.s3.<region>.<suffix>/): the address the console's CSP connect-src names
+    (infra/hosting.json). On the local stack the URL is the same-origin relay's (settings().upload_relay)."""
+    global _signer
+    if _signer is None:
+        _signer = _regional_signer()
+    bucket = settings().files_bucket
+    form = _signer.generate_presigned_post(
+        bucket, key, Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]], ExpiresIn=seconds)
+    if settings().upload_relay:  # forwarded unchanged: a POST policy's signature does not cover the host
+        form["url"] = settings().upload_relay + urlparse(form["url"]).path
+    return {"url": form["url"], "fields": form["fields"]}, now() + timedelta(seconds=seconds)
+
+
+def _regional_signer():
+    """An S3 client that signs for https://<bucket>.s3.<region>.<suffix>/ in every region: left to itself
+    boto3 names the global s3.amazonaws.com for some (us-east-1, ap-east-1 …), which the CSP does not list
+    and which redirects a browser's cross-origin POST. An endpoint the environment names (the local moto,
+    AWS_ENDPOINT_URL) is used as it is."""
+    if os.environ.get("AWS_ENDPOINT_URL_S3", "") or os.environ.get("AWS_ENDPOINT_URL", ""):
+        return boto3.client("s3", config=Config(signature_version="s3v4"))
+    region = boto3.session.Session().region_name or "us-east-1"
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return boto3.client("s3", region_name=region, endpoint_url=f"https://s3.{region}.{suffix}",
+                        config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
 
 
 def stream(key: str, *, bucket: str | None = None):

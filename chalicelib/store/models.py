@@ -276,6 +276,9 @@ class ImportJob(Model):
     created_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # an import: by when its file must be in S3 (the presigned upload's expiry and the time an upload begun
+    # just before it may take); a job still queued after it, with no file, ends failed when read
+    upload_until = UTCDateTimeAttribute(null=True)
 
 
 class AuditEvent(Model):

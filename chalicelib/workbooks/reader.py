@@ -23,10 +23,16 @@ class Sheet:
     rows: Iterator[tuple[int, list[object]]]  # (1-based row number, raw cells)
 
 
-def open_sheet(data: bytes, aliases: Mapping[str, Sequence[str]], *, required: Sequence[str]) -> Sheet:
+def open_sheet(data: bytes, aliases: Mapping[str, Sequence[str]], *, required: Sequence[str],
+               max_rows: int | None = None) -> Sheet:
+    """`max_rows`: the most data rows one import may have, checked on the sheet's dimension before its cells
+    become Python objects (those, not the file's bytes, are what fills the function's memory and time)."""
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        table = book.get_sheet_by_index(first_visible(book)).to_python(skip_empty_area=False)
+        sheet = book.get_sheet_by_index(first_visible(book))
+        if max_rows is not None and sheet.height > max_rows + HEADER_SEARCH_ROWS:
+            raise BadFileError(f"文件有 {sheet.height:,} 行，超过单次导入上限 {max_rows:,} 行，请拆分为多个文件后分批导入")
+        table = sheet.to_python(skip_empty_area=False)
     except BadFileError:
         raise
     except Exception:  # calamine raises its own (English) error types for every kind of broken file

@@ -14,6 +14,7 @@ from chalicelib.rules.clock import SHANGHAI, now
 from chalicelib.rules.idnumber import compose
 from local.demo import DEMO_HEAD_PHONE, DEMO_PASSWORD
 from tests.e2e.conftest import api_json, console_login, mobile_login, table_rows
+from tests.functional.importing import upload_over_http
 
 DESKTOP = {"width": 1440, "height": 900}
 MASKED = f"{DEMO_HEAD_PHONE[:3]}****{DEMO_HEAD_PHONE[-4:]}"
@@ -50,11 +51,8 @@ def test_operator_finds_what_a_head_did_today(system, browser, shot):
     book.active.append(["审计员", compose("19900303", 77), "13712349999", "", "一线人员", "自行租住", "广州市南沙区1号"])
     data = io.BytesIO()
     book.save(data)
-    upload = urllib.request.Request(f"{system}/api/staff/import", data=data.getvalue(), method="POST", headers={
-        "Authorization": f"Bearer {head_token}", "X-Filename": "audit.xlsx",
-        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
-    with urllib.request.urlopen(upload) as answer:
-        assert answer.status == 202
+    status, job = upload_over_http(system, "/api/staff/import", head_token, data.getvalue(), "audit.xlsx")
+    assert status == 202, job
 
     # enough entries of one kind for a second page: 运维 opens 25 enterprises' details
     admin = api_json(system, "/api/auth/login", body={"username": "admin", "password": DEMO_PASSWORD})["token"]

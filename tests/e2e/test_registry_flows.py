@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import urlparse
 
 import openpyxl
 
@@ -70,10 +71,16 @@ def test_bureau_adds_imports_and_downloads_failures(system, browser, shot, tmp_p
 
     upload = tmp_path / "企业导入.xlsx"
     upload.write_bytes(_workbook_with_a_bad_row())
+    sent = []  # the page asks the API for a form (a name and a size), then posts the file to storage itself
+    page.on("request", lambda r: sent.append((urlparse(r.url).path, len(r.post_data_buffer or b"")))
+            if r.method == "POST" else None)
     page.locator("[data-test=import-file]").set_input_files(str(upload))
     result = page.locator("[data-test=import-result]")
     result.wait_for(timeout=20_000)
     assert "新增 1" in result.inner_text() and "失败 1" in result.inner_text()
+    (api, api_bytes), (storage, _) = sent[:2]
+    assert api == "/api/enterprises/import" and api_bytes < 200, sent  # a name and a size, never the file
+    assert storage.startswith("/s3/"), sent  # the file: to storage, through the relay under the page's origin
     shot(page, "03-import-result")
     with page.expect_download() as failures:
         page.get_by_role("button", name="下载失败文件").click()

@@ -100,9 +100,12 @@ def test_head_adds_a_person_gets_the_duplicate_and_imports_a_workbook(system, br
     path = tmp_path / "员工信息.xlsx"
     path.write_bytes(_workbook(express))
     desk.get_by_role("button", name="导入").first.click()
+    posted = []  # the workbook goes to storage through the /s3/ relay, never to the API
+    desk.on("request", lambda r: posted.append(r.url.split("/", 3)[-1]) if r.method == "POST" else None)
     desk.locator("[data-test=staff-import-file]").set_input_files(str(path))
     result = desk.locator("[data-test=staff-import-result]")
     result.wait_for()
+    assert posted[0] == "api/staff/import" and posted[1].startswith("s3/"), posted
     desk.wait_for_function("() => document.querySelector('[data-test=staff-import-status]')?.innerText.includes('已完成')")
     text = result.inner_text()
     assert "新增 2" in text and "更新 1" in text and "失败 3" in text, text

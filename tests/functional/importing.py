@@ -1,4 +1,4 @@
-"""Helpers for tests that import workbooks through the real path (API → S3 → SQS → handler)."""
+"""Helpers for tests that import workbooks through the real path (API → presigned POST → S3 → SQS → handler)."""
 from __future__ import annotations
 
 import io
@@ -22,6 +22,63 @@ def workbook(rows, header=HEADER, before=()):
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def post_form(upload, data, filename="upload.xlsx"):
+    """The page's second step: the file straight to S3 with the form the API signed (in-process moto answers
+    the bucket's address). Returns S3's status."""
+    import requests
+
+    answer = requests.post(upload["url"], data=upload["fields"], files={"file": (filename, data)}, timeout=600)
+    assert answer.status_code in (200, 201, 204), (answer.status_code, answer.text[:300])
+    return answer.status_code
+
+
+def start_upload(api, path, token, data, filename, **fields):
+    """Both steps as the page takes them: ask `path` for an upload (its name and size), then post the file
+    to S3. Returns the first step's (status, answer); nothing is posted when it was refused."""
+    status, answer = api.post(path, token=token, body={"filename": filename, "size": len(data), **fields})
+    if status == 202:
+        post_form(answer["upload"], data, filename)
+    return status, answer
+
+
+def multipart(fields: dict, filename: str, data: bytes) -> tuple[bytes, str]:
+    """A form post's body as a browser's FormData sends it: the fields, then the file (S3 ignores fields
+    after it). Returns the body and its Content-Type."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\n'
+                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def upload_over_http(base: str, path: str, token: str, data: bytes, filename: str, **fields):
+    """Both steps against a running stack (`make run`, the browser tests, the bench), as the page takes them:
+    the upload route over HTTP, then the file to the form's URL — on the local stack the front server's /s3/
+    relay to the embedded S3. Returns the first step's (status, answer)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{base}{path}", method="POST", data=json.dumps(
+        {"filename": filename, "size": len(data), **fields}).encode(), headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            status, started = answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+    body, content_type = multipart(started["upload"]["fields"], filename, data)
+    url = started["upload"]["url"]
+    with urllib.request.urlopen(urllib.request.Request(url if "://" in url else f"{base}{url}", data=body,
+                                                       method="POST", headers={"Content-Type": content_type}),
+                                timeout=600) as answer:
+        assert answer.status in (200, 201, 204), answer.status
+    return status, started
 
 
 def deliver(aws, *, times=1, queue="ImportQueue", handler="on_upload"):

@@ -6,17 +6,14 @@ import io
 import openpyxl
 import pytest
 
-from tests.functional.importing import BAD_FILES, deliver, workbook, zip_bomb
+from tests.functional.importing import BAD_FILES, deliver, start_upload, workbook, zip_bomb
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ["主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址", "项目名称"]
 
 
 def upload(api, token, data, filename="企业.xlsx"):
-    from urllib.parse import quote
-
-    return api.call("POST", "/api/enterprises/import", token=token, raw=data,
-                    headers={"Content-Type": XLSX, "X-Filename": quote(filename)})
+    return start_upload(api, "/api/enterprises/import", token, data, filename)
 
 
 def run_import(api, aws, token, data):
@@ -85,20 +82,29 @@ def test_missing_columns_fail_the_job_with_a_message(api, aws, login):
 
 
 @pytest.mark.parametrize("data,message", BAD_FILES, ids=["xls", "encrypted", "csv", "broken-zip", "empty"])
-def test_bad_files_are_refused_at_once(api, aws, login, data, message):
-    status, body = upload(api, login("admin"), data)
-    assert status == 400 and message in body["message"]
-    assert deliver(aws) == 0
+def test_bad_files_are_refused_on_the_job(api, aws, login, data, message):
+    """What the API refused when files came through it, the worker refuses in the same words, on the job."""
+    token = login("admin")
+    if not data:  # the declared size: refused before anything is sent
+        status, body = upload(api, token, data)
+        assert status == 400 and message in body["message"]
+        return
+    job = run_import(api, aws, token, data)
+    assert job["status"] == "failed" and message in job["message"], job
+    assert api.get("/api/enterprises", token=token)[1]["total"] == 0
 
 
 def test_zip_bomb_is_refused(api, aws, login):
-    status, body = upload(api, login("admin"), zip_bomb())
-    assert status == 400 and "解压后过大" in body["message"]
+    job = run_import(api, aws, login("admin"), zip_bomb())
+    assert job["status"] == "failed" and "解压后过大" in job["message"], job
 
 
 def test_wrong_extension_and_size(api, aws, login, monkeypatch):
     status, body = upload(api, login("admin"), workbook([GOOD]), filename="企业.xls")
     assert status == 400 and ".xlsx" in body["message"]
+    status, body = api.post("/api/enterprises/import", token=login("admin"),
+                            body={"filename": "企业.xlsx", "size": (100 << 20) + 1})
+    assert status == 413 and body["message"] == "文件超过 100 MB，请拆分后分批导入", body
 
 
 def test_jobs_belong_to_their_uploader(api, aws, login):

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from chalicelib.rules.clock import SHANGHAI, now
-from tests.functional.importing import deliver
+from tests.functional.importing import deliver, start_upload
 from tests.functional.test_staff import HEAD, district, id_number, person  # noqa: F401 - fixture
 
 NAT_HEADER = "身份证号码,姓名,采样时间,检测时间,检测结果,采样点\n"
@@ -176,24 +176,44 @@ def test_parallel_writers_store_everything_once(api, aws, login, people, monkeyp
 
 
 def test_operator_upload_lands_where_providers_drop_and_bad_uploads_are_named(api, aws, login, people):
-    from urllib.parse import quote
-
+    """数据接入's upload: the API signs a form for a new key under feeds/<kind>/ and the file goes to S3 itself;
+    its event is the one a provider's drop raises. What the name and size tell is refused at once."""
     admin = login("admin")
 
     def upload(kind, name, data):
-        return api.call("POST", f"/api/feeds/upload?kind={kind}", token=admin, raw=data,
-                        headers={"Content-Type": "text/csv", "X-Filename": quote(name)})
+        return start_upload(api, "/api/feeds/upload", admin, data, name, kind=kind)
 
     status, body = upload("nat", "报告.pdf", b"%PDF")
     assert status == 400 and "只接受 .csv 或 .xlsx" in body["message"]
     assert upload("blood", "a.csv", b"x")[1]["message"] == "数据类型只能是核酸检测或疫苗接种"
     assert upload("nat", "a.csv", b"")[1]["message"] == "文件为空"
+    status, body = api.post("/api/feeds/upload", token=admin, body={"kind": "nat", "filename": "a.xlsx", "size": 11 << 20})
+    assert status == 413 and "请导出为 CSV 后再上传" in body["message"], body
+    status, body = api.post("/api/feeds/upload", token=admin, body={"kind": "nat", "filename": "a.csv", "size": 201 << 20})
+    assert status == 413 and "feeds/nat/" in body["message"], body
     status, body = upload("nat", "核酸.csv", (NAT_HEADER + f"{id_number(1)},甲,{stamp(1)},,阴性,A\n").encode("gbk"))
     assert status == 202 and body["object_key"].startswith("feeds/nat/") and body["object_key"].endswith("核酸.csv")
+    assert body["upload"]["fields"]["key"] == body["object_key"] and body["upload"]["max_bytes"] == 200 << 20
     feed(aws)
     assert feed_files(api, login)[0]["matched"] == 1
-    assert api.call("POST", "/api/feeds/upload?kind=nat", token=login("nanshajie"), raw=b"x",
-                    headers={"Content-Type": "text/csv"})[0] == 403
+    assert api.post("/api/feeds/upload", token=login("nanshajie"),
+                    body={"kind": "nat", "filename": "a.csv", "size": 1})[0] == 403
+
+
+def test_a_feed_form_carries_only_the_file_it_was_signed_for(api, aws, login):
+    """As S3 checks a form (tests/s3_post.py): past its size, under another key or of another type, refused."""
+    import requests
+
+    admin = login("admin")
+    status, body = api.post("/api/feeds/upload", token=admin, body={"kind": "vaccine", "filename": "疫苗.xlsx", "size": 100})
+    form = body["upload"]
+    too_big = requests.post(form["url"], data=form["fields"], files={"file": ("x.xlsx", b"\0" * ((10 << 20) + 1))})
+    assert too_big.status_code == 400 and "EntityTooLarge" in too_big.text
+    elsewhere = requests.post(form["url"], data={**form["fields"], "key": "feeds/nat/别处.csv"}, files={"file": b"x"})
+    assert elsewhere.status_code == 403 and "AccessDenied" in elsewhere.text
+    retyped = requests.post(form["url"], data={**form["fields"], "Content-Type": "text/html"}, files={"file": b"x"})
+    assert retyped.status_code == 403
+    assert feed(aws) == 0  # nothing was stored
 
 
 def test_a_file_that_breaks_halfway_is_quarantined_with_what_was_applied_before(api, aws, login, people):
@@ -258,13 +278,10 @@ def test_the_ledger_and_its_export_give_the_sampling_time_as_the_nat_time(api, a
 
 def test_a_feed_upload_is_logged_with_its_kind_in_words_and_old_entries_read_so_too(api, aws, login, people):
     """Issue 22: 操作日志's 范围 showed the code `nat` for an upload (and `imports` for a retried dead letter)."""
-    from urllib.parse import quote
-
     from chalicelib.services.identity import audit
 
     admin = login("admin")
-    status, _ = api.call("POST", "/api/feeds/upload?kind=vaccine", token=admin, raw=b"x",
-                         headers={"Content-Type": "text/csv", "X-Filename": quote("疫苗.csv")})
+    status, _ = api.post("/api/feeds/upload", token=admin, body={"kind": "vaccine", "filename": "疫苗.csv", "size": 1})
     assert status == 202
     audit.record(None, actor="admin", role="admin", action="上传数据文件", target="old.csv", scope="nat")  # as stored before
     audit.record(None, actor="admin", role="admin", action="重试失败消息", target="m1", scope="imports")

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import quote
 
 import openpyxl
 import pytest
 
-from tests.functional.importing import BAD_FILES, XLSX, deliver, workbook, zip_bomb
+from tests.functional.importing import BAD_FILES, deliver, start_upload, workbook, zip_bomb
 from tests.functional.test_staff import HEAD, OTHER_HEAD, district, id_number  # noqa: F401 - fixture
 
 ROWS = int(__import__("os").environ.get("STAFF_IMPORT_ROWS", "50000"))
@@ -23,8 +22,7 @@ def row(n, name="陈志强", enterprise=EXPRESS, **overrides):
 
 
 def upload(api, token, data, filename="员工.xlsx"):
-    return api.call("POST", "/api/staff/import", token=token, raw=data,
-                    headers={"Content-Type": XLSX, "X-Filename": quote(filename)})
+    return start_upload(api, "/api/staff/import", token, data, filename)
 
 
 def run_import(api, aws, token, data, times=1):
@@ -165,12 +163,18 @@ def test_redelivered_event_imports_once(api, aws, district, head_login):
 
 @pytest.mark.parametrize("data,message", [*BAD_FILES, (zip_bomb(), "解压后过大")],
                          ids=["xls", "encrypted", "csv", "broken-zip", "empty", "zip-bomb"])
-def test_bad_files_are_refused_and_staff_untouched(api, aws, district, head_login, data, message):
+def test_bad_files_are_refused_on_the_job_and_staff_untouched(api, aws, district, head_login, data, message):
+    """The checks the API made when it received files are the worker's now, in the same words, on the job;
+    an empty file is refused before it is sent (the size the page declares)."""
     token = head_login(HEAD)
     run_import(api, aws, token, workbook([row(1, "甲")], header=HEADER))
     deliver(aws)  # the roster mark the import raised
-    status, body = upload(api, token, data)
-    assert status == 400 and message in body["message"]
+    if not data:
+        status, body = upload(api, token, data)
+        assert status == 400 and message in body["message"]
+    else:
+        job = run_import(api, aws, token, data)
+        assert job["status"] == "failed" and message in job["message"], job
     assert deliver(aws) == 0 and staff_names(api, token) == ["甲"]
 
 

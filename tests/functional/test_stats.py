@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.rules.clock import SHANGHAI, local_day, now
 from chalicelib.rules.idnumber import compose
-from tests.functional.importing import deliver, export, workbook
+from tests.functional.importing import deliver, export, start_upload, workbook
 from tests.functional.test_feeds import NAT_HEADER, drop, feed
 
 HEAD = "13800138000"
@@ -56,9 +56,7 @@ def seeded(api, aws, login, make_enterprise, head_login):
                          "一线人员" if k % 2 else "管理人员", "自行租住", "广州市南沙区进港大道1号"])
             n += 1
     token = head_login(HEAD)
-    status, job = api.call("POST", "/api/staff/import", token=token, raw=workbook(rows, header=STAFF_HEADER),
-                           headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                    "X-Filename": "staff.xlsx"})
+    status, job = start_upload(api, "/api/staff/import", token, workbook(rows, header=STAFF_HEADER), "staff.xlsx")
     assert status == 202, job
     deliver(aws)
     assert api.get(f"/api/imports/{job['id']}", token=token)[1]["created"] == NANSHA + ZHUJIANG

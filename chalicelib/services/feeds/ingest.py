@@ -319,24 +319,46 @@ def freshness() -> dict:
 
 
 MAX_NAME = 80  # characters of the uploaded file's name kept in the key (S3 keys end at 1,024 bytes)
+# What 运维 may upload in 数据接入 (the province drops its files into feeds/ itself, of any size): a CSV up
+# to what one on_feed invocation reads today (≈ 2 million rows in its 15 minutes: docs/deploy.md,
+# on-feed-duration), a workbook up to what the reader takes whole.
+MAX_UPLOAD_BYTES = {"csv": 200 << 20, "xlsx": MAX_XLSX_BYTES}
+UPLOAD_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+UPLOAD_SECONDS = 600  # how long the presigned POST may be used to begin the upload
 
 
-def upload(kind: str, filename: str, data: bytes) -> str:
-    """The operator's upload (also how the demo drops a feed): the same S3 path a provider uses. Bounded
-    like a workbook upload (the body arrives base64 in the Lambda event); larger files are dropped into
-    feeds/ directly, where they are read in blocks whatever their size."""
+def upload(kind: str, filename: str, size: int) -> tuple[str, dict]:
+    """运维's upload in 数据接入: a presigned POST for a new key under feeds/<kind>/, where a provider drops
+    its files, so the file goes to S3 itself (never through the API) and its event is the provider's.
+    Nothing is written before the file arrives: a feed's record is made by its first claim (on_feed), so
+    no upload that never arrived leaves one waiting. Returns the key and the form."""
+    key, extension = _feed_key(kind, filename)
+    if size <= 0:
+        raise BadFileError("文件为空")
+    limit = MAX_UPLOAD_BYTES[extension]
+    if size > limit:
+        raise TooLargeError(f"Excel 文件超过 {limit >> 20} MB（约 30 万行）：请导出为 CSV 后再上传" if extension == "xlsx"
+                            else f"文件超过 {limit >> 20} MB：更大的数据文件请由数据提供方直接放入 feeds/{kind}/ 目录")
+    form, expires = storage.upload_form(key, max_bytes=limit, content_type=UPLOAD_TYPES[extension],
+                                        seconds=UPLOAD_SECONDS)
+    return key, {**form, "expires_at": iso(expires), "max_bytes": limit}
+
+
+def drop(kind: str, filename: str, data: bytes) -> str:
+    """A file put under feeds/<kind>/ from inside the system, as a provider would drop it (the demo's
+    province, local/demo.py)."""
+    key, extension = _feed_key(kind, filename)
+    storage.put(key, data, content_type=UPLOAD_TYPES[extension])
+    return key
+
+
+def _feed_key(kind: str, filename: str) -> tuple[str, str]:
+    """A new key for an uploaded file: feeds/<kind>/<Asia/Shanghai time>-<its cleaned name>."""
     if kind not in KINDS:
         raise BadFileError("数据类型只能是核酸检测或疫苗接种")
-    limit = settings().max_upload_bytes
-    if len(data) > limit:
-        raise TooLargeError(f"文件超过 {limit >> 20} MB：较大的数据文件请由数据提供方直接放入 S3 的 feeds/{kind}/ 目录")
     name = clean(filename).replace("/", "_").replace("\\", "_") or "feed.csv"
     if not name.lower().endswith((".csv", ".xlsx")):
         raise BadFileError("只接受 .csv 或 .xlsx 文件")
-    if not data:
-        raise BadFileError("文件为空")
     stem, dot, extension = name.rpartition(".")
     name = f"{stem[:MAX_NAME]}{dot}{extension}"
-    key = f"feeds/{kind}/{now().astimezone(SHANGHAI):%Y%m%d-%H%M%S}-{name}"
-    storage.put(key, data, content_type="text/csv" if name.lower().endswith(".csv") else "application/octet-stream")
-    return key
+    return f"feeds/{kind}/{now().astimezone(SHANGHAI):%Y%m%d-%H%M%S}-{name}", extension.lower()

@@ -39,6 +39,9 @@ from chalicelib.workbooks.reader import is_blank, open_sheet
 log = logging.getLogger(__name__)
 KIND = "staff"
 BATCH = 25 * 20  # rows per writer task (20 BatchWriteItem calls)
+# Rows one workbook may have: the import of this many fits one worker invocation (2,048 MB, 15 minutes)
+# with room to spare — measured in docs/performance.md ("Uploads past 6 MB"). Larger lists are split.
+MAX_ROWS = 200_000
 
 # Header variants seen in enterprises' own spreadsheets; the first is the template's.
 STAFF_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -78,7 +81,7 @@ def check_workbook(data: bytes, owned: dict[str, Enterprise]) -> Checked:
     only = next(iter(by_name.values())) if len(owned) == 1 else None
     blank_reason = missing_enterprise([e.name for e in owned.values()])
     person_key = keyring.hasher()
-    sheet = open_sheet(data, aliases(), required=REQUIRED)
+    sheet = open_sheet(data, aliases(), required=REQUIRED, max_rows=MAX_ROWS)
     formula_columns: dict[int, dict[int, str]] = {}
     for (r, c), text in formula_cells(data).items():
         formula_columns.setdefault(r, {})[c] = text

@@ -67,6 +67,23 @@ export function followLink(url) {
   setTimeout(() => a.remove(), 1000)
 }
 
+// What S3 (or the local relay, which answers JSON) said when it refused a form post, for a person.
+function storageRefusal(xhr, upload) {
+  try {
+    const relayed = JSON.parse(xhr.responseText)
+    if (relayed && relayed.message) return relayed.message
+  } catch {
+    // S3's XML
+  }
+  const code = (/<Code>([^<]+)<\/Code>/.exec(xhr.responseText || '') || [])[1]
+  const message = (/<Message>([^<]+)<\/Message>/.exec(xhr.responseText || '') || [])[1] || ''
+  if (code === 'EntityTooLarge') {
+    return `文件超过 ${Math.floor((upload.max_bytes || 0) / 1048576)} MB，请拆分后分批上传`
+  }
+  if (code === 'AccessDenied' && /expired/i.test(message)) return '上传有效期已过，请重新选择文件上传'
+  return '文件存储未接受此次上传，请重新选择文件上传；如仍失败请联系系统运维人员'
+}
+
 function buildUrl(path, query) {
   if (!query) return path
   const params = new URLSearchParams()
@@ -232,23 +249,32 @@ export function createApi({ tokenKey, personalKeys = [], notify, onUnauthorized 
     }
   }
 
-  /** POST the raw bytes of an .xlsx file; answers JSON. */
-  api.uploadXlsx = function uploadXlsx(path, file, opts = {}) {
-    return api.request('POST', path, {
-      ...opts,
-      body: file,
-      headers: { 'Content-Type': XLSX_TYPE, 'X-Filename': encodeURIComponent(file.name) },
-    })
-  }
-
-  /** POST the raw bytes of a .csv or .xlsx file (Content-Type from the extension); answers JSON. */
-  api.uploadFile = function uploadFile(path, file, opts = {}) {
-    const name = String(file.name || '').toLowerCase()
-    const type = name.endsWith('.xlsx') ? XLSX_TYPE : name.endsWith('.csv') ? 'text/csv' : 'application/octet-stream'
-    return api.request('POST', path, {
-      ...opts,
-      body: file,
-      headers: { 'Content-Type': type, 'X-Filename': encodeURIComponent(file.name) },
+  /**
+   * An upload's second step: the file straight to the files bucket with the presigned form the upload route
+   * answered (`upload`: { url, fields, max_bytes }), never through the API. XMLHttpRequest rather than fetch,
+   * for its upload progress: onProgress(loaded, total). S3 answers 204; its refusals are XML, worded here.
+   */
+  api.sendToStorage = function sendToStorage(upload, file, { onProgress, ...opts } = {}) {
+    return new Promise((resolve, reject) => {
+      const form = new FormData()
+      for (const [name, value] of Object.entries(upload.fields || {})) form.append(name, value)
+      form.append('file', file) // last: S3 ignores the fields after the file
+      const xhr = new XMLHttpRequest()
+      xhr.open('POST', upload.url)
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) onProgress?.(e.loaded, e.total)
+      }
+      const fail = (err) => {
+        report(err, opts)
+        reject(err)
+      }
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) resolve()
+        else fail(new ApiError(xhr.status, { code: 'STORAGE', message: storageRefusal(xhr, upload) }))
+      }
+      xhr.onerror = () =>
+        fail(new ApiError(0, { code: 'NETWORK', message: '网络连接失败，文件未能上传，请检查网络后重新选择文件' }))
+      xhr.send(form)
     })
   }
 

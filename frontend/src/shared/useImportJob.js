@@ -1,9 +1,13 @@
-// Upload an .xlsx to an import endpoint and follow the import job (GET /api/imports/{id}) until it is done
-// or failed; used by console/components/ImportDialog.vue and mobile/components/StaffImport.vue.
+// Import an .xlsx and follow the import job (GET /api/imports/{id}) until it is done or failed; used by
+// console/components/ImportDialog.vue and mobile/components/StaffImport.vue. Two steps: the import route
+// answers a job waiting for its file and a presigned form, and the file goes straight to the files bucket
+// with it (api.sendToStorage), never through the API; the bucket's event starts the import.
 import { computed, onBeforeUnmount, ref, toValue } from 'vue'
 import { useTask } from './useTask.js'
 
-export const IMPORT_MAX_BYTES = 4 * 1024 * 1024
+// services/jobs/imports.py MAX_BYTES (the form allows no more; the server refuses a larger declared size)
+export const IMPORT_MAX_MB = 100
+export const IMPORT_MAX_BYTES = IMPORT_MAX_MB * 1024 * 1024
 const STATUS_LABELS = { queued: '排队中', running: '导入中', done: '已完成', failed: '失败' }
 
 /**
@@ -18,6 +22,7 @@ export function useImportJob(o) {
   const fileName = ref('')
   const job = ref(null)
   const uploading = ref(false)
+  const uploadPercent = ref(0) // of the file sent to the bucket so far
   // the upload itself was refused (not an .xlsx, too large, unreadable): shown where a job's error would be
   const uploadError = ref('')
   let timer = null
@@ -25,8 +30,10 @@ export function useImportJob(o) {
 
   const finished = computed(() => job.value && (job.value.status === 'done' || job.value.status === 'failed'))
   const busy = computed(() => uploading.value || (!!job.value && !finished.value))
-  const statusLabel = computed(
-    () => job.value?.status_label || STATUS_LABELS[job.value?.status] || job.value?.status || '',
+  const statusLabel = computed(() =>
+    uploading.value
+      ? '上传中'
+      : job.value?.status_label || STATUS_LABELS[job.value?.status] || job.value?.status || '',
   )
 
   const { busy: downloading, run: downloadTemplate } = useTask(() =>
@@ -52,7 +59,7 @@ export function useImportJob(o) {
       return
     }
     if (file.size > IMPORT_MAX_BYTES) {
-      o.error('文件不能超过 4MB')
+      o.error(`文件不能超过 ${IMPORT_MAX_MB}MB，请拆分后分批导入`)
       return
     }
     clearTimeout(timer)
@@ -60,11 +67,19 @@ export function useImportJob(o) {
     job.value = null
     uploadError.value = ''
     uploading.value = true
+    uploadPercent.value = 0
     try {
-      job.value = await o.api.uploadXlsx(toValue(o.uploadUrl), file)
-      if (finished.value) onFinished()
-      else schedulePoll()
+      const { upload, ...started } = await o.api.post(toValue(o.uploadUrl), { filename: file.name, size: file.size })
+      job.value = started
+      await o.api.sendToStorage(upload, file, {
+        onProgress: (loaded, total) => (uploadPercent.value = Math.min(100, Math.floor((loaded * 100) / total))),
+      })
+      uploading.value = false
+      schedulePoll()
     } catch (err) {
+      // refused before or while sending: the job (if one was made) ends failed on the server when its
+      // upload time has passed; this page says why now
+      job.value = null
       uploadError.value = err.message || '上传失败'
     } finally {
       uploading.value = false
@@ -108,6 +123,8 @@ export function useImportJob(o) {
     fileName,
     job,
     uploadError,
+    uploading,
+    uploadPercent,
     finished,
     busy,
     statusLabel,
