@@ -88,7 +88,7 @@ package: $(STAMP)
 # (infra/publish.py), if the stack hosts one. Optional overrides, unset keeps the stack's value: CONSOLE_DOMAIN,
 # CONSOLE_CERTIFICATE_ID (IAM, aws-cn), CONSOLE_ACM_CERTIFICATE_ARN (aws), CONSOLE_URL, FIXED_EGRESS=true|false,
 # ALARM_EMAIL, LOG_RETENTION_DAYS, NAT_FEED_DEADLINE_HOUR, API_RESERVED_CONCURRENCY, IMPORT_QUEUE_CONCURRENCY,
-# FEED_QUEUE_CONCURRENCY.
+# FEED_QUEUE_CONCURRENCY, PROVINCE_FEED_PRINCIPAL (the province's principal that drops feed files, docs/feeds.md).
 deploy: package frontend
 	$(PY) -m infra.deploy --stage $${STAGE:-dev} --partition $${PARTITION:-aws}
 

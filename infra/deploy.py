@@ -16,8 +16,8 @@ reference only when its text changes. Then the built console goes into the stack
 
 Optional overrides (make variables, environment here): CONSOLE_DOMAIN, CONSOLE_CERTIFICATE_ID (aws-cn),
 CONSOLE_ACM_CERTIFICATE_ARN (aws), CONSOLE_URL, FIXED_EGRESS, ALARM_EMAIL, LOG_RETENTION_DAYS,
-NAT_FEED_DEADLINE_HOUR, API_RESERVED_CONCURRENCY, IMPORT_QUEUE_CONCURRENCY, FEED_QUEUE_CONCURRENCY. Unset, a
-new stack takes the template's default and an existing one keeps its value.
+NAT_FEED_DEADLINE_HOUR, API_RESERVED_CONCURRENCY, IMPORT_QUEUE_CONCURRENCY, FEED_QUEUE_CONCURRENCY,
+PROVINCE_FEED_PRINCIPAL. Unset, a new stack takes the template's default and an existing one keeps its value.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ OVERRIDES = {  # environment variable → stack parameter
     "FIXED_EGRESS": "FixedEgress", "ALARM_EMAIL": "AlarmEmail", "LOG_RETENTION_DAYS": "LogRetentionDays",
     "NAT_FEED_DEADLINE_HOUR": "NatFeedDeadlineHour", "API_RESERVED_CONCURRENCY": "ApiReservedConcurrency",
     "IMPORT_QUEUE_CONCURRENCY": "ImportQueueConcurrency", "FEED_QUEUE_CONCURRENCY": "FeedQueueConcurrency",
+    "PROVINCE_FEED_PRINCIPAL": "ProvinceFeedPrincipal",  # infra/province.json: who may drop the feed files
 }
 NOT_HOSTED = "控制台未托管：aws-cn 需先设置已备案的 CONSOLE_DOMAIN 及 CONSOLE_CERTIFICATE_ID（docs/deploy.md）"
 

@@ -62,8 +62,10 @@ class PackageError(Exception):
 
 
 # The templates of infra/, each one concern: the data (tables, bucket, queues, secrets, key), the console's
-# hosting, the notifier's optional fixed egress. Merged into one, then with what Chalice writes.
-FRAGMENTS = ("stateful.json", "hosting.json", "network.json", "operations.json")
+# hosting, the notifier's optional fixed egress, the watching, the province's drop of its feed files. Merged
+# into one, then with what Chalice writes.
+FRAGMENTS = ("stateful.json", "hosting.json", "network.json", "operations.json", "province.json")
+PROVINCE_POLICY = "ProvinceFeedPolicy"  # infra/province.json: its document is policies.render_province
 SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs")
 
 
@@ -164,6 +166,9 @@ def finish(template: dict, *, stage: str, partition: str) -> dict:
             resources[role]["Properties"]["Policies"].append({"Fn::If": [EGRESS_CONDITION, {
                 "PolicyName": f"{function}-vpc-network-interfaces",
                 "PolicyDocument": policies.vpc_network_interfaces()}, {"Ref": "AWS::NoValue"}]})
+    if PROVINCE_POLICY in resources:  # the province's drop, from the same source as the functions' policies
+        resources[PROVINCE_POLICY]["Properties"]["PolicyDocument"] = {
+            "Fn::Sub": json.dumps(policies.render_province(stage="${Stage}"))}
     check(template, stage=stage)
     return template
 

@@ -8,7 +8,8 @@ hash ID numbers (API, worker, feeds) read the person-key ring; the app secret on
 codes, audit actors), the edge secret only the API; the scheduled functions publish their failure to the ops
 topic. Resources are named (tables, indexes, the bucket, the queues, the secrets, the stage's KMS key, the
 topic); the two `*` are SNS Publish to a phone number, which has no ARN, and the watch's CloudWatch
-PutMetricData, which has no resource either. (The network-interface actions of the functions in the optional
+PutMetricData, which has no resource either. One policy is not a function's: the province's drop of its
+feed files (PROVINCE_FEEDS, `render_province`). (The network-interface actions of the functions in the optional
 egress VPC, VPC_NETWORK_INTERFACES, are a separate policy on `*`, attached only when FixedEgress=true.)
 
 `render(function, stage, partition, account, region)` gives a policy document; `ACTIONS` lists every IAM
@@ -35,8 +36,9 @@ ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "
 @dataclass(frozen=True)
 class Grant:
     actions: tuple[str, ...]
-    kind: str  # table | index | bucket | objects | queue | secret | key | topic | any
+    kind: str  # table | index | bucket | objects | prefixes | queue | secret | key | topic | any
     names: tuple[str, ...] = ()
+    via: str = ""  # a KMS grant usable only through this service on the caller's behalf (kms:ViaService)
 
 
 # The stage's KMS key (infra/stateful.json DataKey): S3 and SQS use it with the caller's permissions —
@@ -105,13 +107,26 @@ FUNCTIONS: dict[str, list[Grant]] = {
     ],
 }
 
+# Not a function: the province's own drop of its feed files into the stage's bucket (docs/feeds.md,
+# "Dropping files from the province"), the role infra/province.json creates for the province's AWS principal
+# (or that 运维 attaches to a user without console access). It may put objects under feeds/nat/ and
+# feeds/vaccine/ and nothing else: not read them back, list, delete, or write anywhere else in the bucket.
+# The bucket encrypts with the stage's key (SSE-KMS): S3 asks the key for a data key with the uploader's
+# permission (GenerateDataKey), and for a multipart upload — the AWS CLI's way with a file over 8 MB — reads
+# it back to finish (Decrypt); both only through S3 (kms:ViaService), so the key serves the drop and nothing
+# else. AbortMultipartUpload lets a failed upload clean up its parts (else the bucket's lifecycle does, in 2 days).
+PROVINCE_FEEDS = [
+    Grant(("s3:PutObject", "s3:AbortMultipartUpload"), "prefixes", ("feeds/nat/", "feeds/vaccine/")),
+    Grant(("kms:GenerateDataKey", "kms:Decrypt"), "key", via="s3"),
+]
+
 # The IAM actions of the services used, as the Service Authorization Reference lists them (an API operation
 # is not always an action of the same name: CopyObject, HeadObject, ListObjectsV2, the *Batch SQS calls).
 IAM_ACTIONS = frozenset({
     *LOGS,
     *(f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
                                 "BatchWriteItem", "ConditionCheckItem", "DescribeTable")),
-    "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+    "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:AbortMultipartUpload",
     *(f"sqs:{a}" for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility",
                            "GetQueueUrl", "SendMessage")),
     "sns:Publish", "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey", "cloudwatch:PutMetricData",
@@ -138,9 +153,8 @@ def vpc_network_interfaces() -> dict:
         {"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Action": list(VPC_NETWORK_INTERFACES), "Resource": "*"}]}
 
 
-ACTIONS = sorted({a for grants in FUNCTIONS.values() for g in grants for a in g.actions} | set(LOGS)
-                 | set(DATA_KEY.actions)
-                 | set(VPC_NETWORK_INTERFACES))
+ACTIONS = sorted({a for grants in (*FUNCTIONS.values(), PROVINCE_FEEDS) for g in grants for a in g.actions}
+                 | set(LOGS) | set(DATA_KEY.actions) | set(VPC_NETWORK_INTERFACES))
 
 
 def resources(grant: Grant, *, stage: str, partition: str, account: str, region: str,
@@ -155,6 +169,8 @@ def resources(grant: Grant, *, stage: str, partition: str, account: str, region:
         return [f"{arn}:s3:::{bucket}"]
     if grant.kind == "objects":
         return [f"{arn}:s3:::{bucket}/*"]
+    if grant.kind == "prefixes":
+        return [f"{arn}:s3:::{bucket}/{prefix}*" for prefix in grant.names]
     if grant.kind == "queue":
         return [f"{arn}:sqs:{region}:{account}:sentinel-{stage}-{n}" for n in grant.names]
     if grant.kind == "key":  # its id is random: the template's own (Fn::Sub), or the one a caller names
@@ -171,9 +187,31 @@ def render(function: str, *, stage: str, partition: str = "${AWS::Partition}", a
     """The policy document of one function (the defaults leave CloudFormation to fill in the partition)."""
     statements = [{"Sid": "Logs", "Effect": "Allow", "Action": list(LOGS),
                    "Resource": f"arn:{partition}:logs:{region}:{account}:*"}]
-    for n, grant in enumerate([*FUNCTIONS[function], DATA_KEY]):  # every function reads or writes encrypted files
-        if grant.actions:
-            statements.append({"Sid": f"G{n}", "Effect": "Allow", "Action": list(grant.actions),
-                               "Resource": resources(grant, stage=stage, partition=partition, account=account,
-                                                     region=region, bucket=bucket, key=key)})
+    # every function reads or writes encrypted files
+    statements += _statements([*FUNCTIONS[function], DATA_KEY], stage=stage, partition=partition, account=account,
+                              region=region, bucket=bucket, key=key)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def render_province(*, stage: str, partition: str = "${AWS::Partition}", account: str = "${AWS::AccountId}",
+                    region: str = "${AWS::Region}", bucket: str | None = None, key: str = "${DataKey.Arn}") -> dict:
+    """The province's drop (PROVINCE_FEEDS): no logs, no other key use — it runs nothing of ours."""
+    return {"Version": "2012-10-17", "Statement": _statements(
+        PROVINCE_FEEDS, stage=stage, partition=partition, account=account, region=region, bucket=bucket, key=key)}
+
+
+def _statements(grants: list[Grant], *, stage: str, partition: str, account: str, region: str, bucket: str | None,
+                key: str) -> list[dict]:
+    statements = []
+    for n, grant in enumerate(grants):
+        if not grant.actions:
+            continue
+        statement = {"Sid": f"G{n}", "Effect": "Allow", "Action": list(grant.actions),
+                     "Resource": resources(grant, stage=stage, partition=partition, account=account, region=region,
+                                           bucket=bucket, key=key)}
+        if grant.via:  # S3's endpoint in the partition: s3.<region>.amazonaws.com(.cn)
+            suffix = ("${AWS::URLSuffix}" if partition.startswith("${")
+                      else "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com")
+            statement["Condition"] = {"StringEquals": {"kms:ViaService": f"{grant.via}.{region}.{suffix}"}}
+        statements.append(statement)
+    return statements

@@ -87,7 +87,9 @@ def provision(stage: str, *, region: str = "us-east-1", account_id: str = "12345
         kind = resources[logical]["Type"]
         if kind in AWS_ONLY:
             continue
-        props = resolve(resources[logical]["Properties"])
+        # the console's cross-origin rule: the local console posts uploads through its own origin's relay
+        # (local/server.py /s3/), and the rule's origins come from the console's parameters (Fn::If)
+        props = resolve({k: v for k, v in resources[logical]["Properties"].items() if k != "CorsConfiguration"})
         if kind == "AWS::DynamoDB::Table":
             out.tables[logical] = _table(ddb, props)
         elif kind == "AWS::SQS::Queue":

@@ -54,7 +54,11 @@ def test_the_pages_get_exactly_the_local_servers_security_headers_and_hsts(templ
     policy = _resource(template, _ref(behavior["ResponseHeadersPolicyId"]))
     assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == PAGE_HEADERS["Content-Security-Policy"]
+    # the local server's, but connect-src also names the files bucket, where the pages post presigned uploads
+    # (locally they go to the same-origin /s3/ relay): tests/unit/test_upload_infra.py holds it to the forms
+    bucket = "https://sentinel-${Stage}-files-${AWS::AccountId}.s3.${AWS::Region}.${AWS::URLSuffix}"
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == {"Fn::Sub": PAGE_HEADERS[
+        "Content-Security-Policy"].replace("connect-src 'self'", f"connect-src 'self' {bucket}")}
     assert PAGE_HEADERS["X-Content-Type-Options"] == "nosniff" and "ContentTypeOptions" in headers  # its only value
     assert headers["FrameOptions"]["FrameOption"] == PAGE_HEADERS["X-Frame-Options"]
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == PAGE_HEADERS["Referrer-Policy"]

@@ -74,7 +74,8 @@ def test_every_environment_variable_the_code_reads_is_set_by_the_package_or_defa
 
 PARAMETERS = {"Stage": "prod", "LogRetentionDays": "90", "ConsolePublicUrl": "https://jkjc.example.gov.cn/",
               "NatFeedDeadlineHour": "11", "ApiReservedConcurrency": "40", "ImportQueueConcurrency": "30",
-              "FeedQueueConcurrency": "4", "AlarmEmail": "yunwei@example.gov.cn"}
+              "FeedQueueConcurrency": "4", "AlarmEmail": "yunwei@example.gov.cn",
+              "ProvinceFeedPrincipal": "arn:aws-cn:iam::111122223333:role/feed-sender"}
 ARTIFACTS = ("sentinel-artifacts-123456789012-cn-north-1", "sentinel-prod/deployment.zip")
 
 
@@ -109,9 +110,35 @@ def test_the_translated_package_is_created_as_a_stack_with_every_setting(tmp_pat
         _queues_schedules_and_tables()
         _alarms_log_groups_and_secrets()
         _api_routes()
+        _uploads_and_the_provinces_drop()
     elapsed = time.monotonic() - started
     print(f"translated stack created and checked in {elapsed:.1f} s")
     assert elapsed < 120
+
+
+def _uploads_and_the_provinces_drop():
+    """Issue 24: the bucket takes the console's form posts (CORS, from ConsolePublicUrl's origin); the
+    province's principal may assume a role whose one policy puts feed files and nothing else."""
+    (rule,) = _client("s3").get_bucket_cors(Bucket="sentinel-prod-files-123456789012")["CORSRules"]
+    assert (rule["AllowedMethods"], rule["AllowedOrigins"]) == (["POST"], ["https://jkjc.example.gov.cn"])
+    iam = _client("iam")
+    (role,) = [r for r in iam.list_roles()["Roles"] if r["Path"] == "/sentinel-prod/"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"] == [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                   "Principal": {"AWS": "arn:aws-cn:iam::111122223333:role/feed-sender"}}]
+    (attached,) = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+    assert not iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+    policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+    document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])[
+        "PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    objects, key = document["Statement"]
+    assert objects["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload"]
+    assert [r.rsplit(":::", 1)[1] for r in objects["Resource"]] == [
+        "sentinel-prod-files-123456789012/feeds/nat/*", "sentinel-prod-files-123456789012/feeds/vaccine/*"]
+    assert key["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"] and ":key/" in key["Resource"][0]
+    assert "kms:ViaService" in key["Condition"]["StringEquals"]
 
 
 def _client(service):
