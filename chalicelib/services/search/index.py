@@ -34,7 +34,7 @@ from chalicelib.store.search import MANIFEST_AT, SearchEntry, manifest_key
 PURPOSE = "search"
 HASH_CHARS = 32  # 128 bits of the keyed hash: enough for a lookup key, a third of the item's size
 HEAD_TAG = "h:"
-LIMIT = 2000  # term items one search reads at most: one request (≈ 130 bytes each, well under 1 MB)
+LIMIT = 2000  # term items one search reads at most: one request (≈ 320 bytes each, well under its 1 MB)
 WRITE_CHUNK = 500  # items per writer task (20 BatchWriteItem calls)
 
 Key = tuple[str, str]  # (enterprise_id, person_key)
