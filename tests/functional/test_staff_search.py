@@ -74,6 +74,8 @@ def test_a_part_of_a_name_or_a_phone_finds_the_right_people_in_scope_only(api, l
     # text that is no term says what can be searched, in the page's words
     status, body = api.get("/api/staff?q=陈", token=other)
     assert status == 400 and "两个字" in body["message"] and "q" in body["fields"]
+    assert api.get("/api/staff/export?q=陈", token=other)[0] == 400  # not an empty file
+    assert api.post("/api/ledger/export?category=express&q=陈", token=town)[0] == 400
     status, body = api.get("/api/ledger?category=express&q=1234567", token=town)
     assert status == 400 and "后4位" in body["message"]
     # the ledger still finds the people of the enterprises whose name contains the text (one character too)

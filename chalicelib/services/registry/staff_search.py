@@ -76,6 +76,13 @@ def head_page(head_phone: str, targets: Sequence[str], q: str, *, page: int, pag
     return _page(found, len(found), keep, page=page, page_size=page_size, limited=hits.limited)
 
 
+def check_head_query(q: str) -> None:
+    """Refuse, before an export is built, a search the head's list would refuse."""
+    needle = rules.parse(q)
+    if not needle.id_number and needle.term is None:
+        raise ValidationError(needle.refusal, fields={"q": needle.refusal})
+
+
 def check_ledger_query(parts: Sequence[str], q: str) -> None:
     """Refuse, before an export is queued, a search the ledger's page would refuse."""
     needle = rules.parse(q)
