@@ -14,8 +14,7 @@ from chalicelib.api import accounts, alerts, auth, compliance, edge, enterprises
 from chalicelib.events import handle_feed_messages, handle_upload_messages
 from chalicelib.events import scheduled_day
 from chalicelib.runtime import running
-from chalicelib.services.compliance import night, push
-from chalicelib.services.health import matcher
+from chalicelib.services.compliance import overnight, push
 from chalicelib.services.operations import watch
 from chalicelib.workbooks.enterprise_book import XLSX
 
@@ -49,12 +48,11 @@ def on_feed(event):
 
 @app.schedule(Cron(0, 18, "*", "*", "?", "*"))  # 02:00 Asia/Shanghai (EventBridge cron is UTC)
 def overnight_matcher(event):
-    """Rebuild registered people's health state from the kept records, release the unregistered, then
-    start the day's compliance run (its parts fan out through the import queue)."""
+    """Plan the night: the matcher's segments (they rebuild registered people's health state and release
+    the unregistered), each run by the import worker; the last starts the day's compliance run."""
     with running("overnight_matcher"):
-        app.log.info("overnight matcher: %s", matcher.reconcile())
-        run = night.start(scheduled_day(event))
-    app.log.info("compliance run %s: generation %s, %s parts", run.day, run.generation, run.parts)
+        run = overnight.start(scheduled_day(event))
+    app.log.info("overnight matcher %s: %s segments", run.run_id, run.segments)
 
 
 @app.schedule(Cron(0, 1, "*", "*", "?", "*"))  # 09:00 Asia/Shanghai

@@ -1,20 +1,23 @@
 """Turning queue messages into service calls. Shared by the Lambda handlers in app.py and the local
-worker, so both run the same code path."""
+worker, so both run the same code path: one table from an S3 prefix to its work (UPLOADS), S3 keys
+decoded once (integrations/s3_events.py)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
-from urllib.parse import unquote_plus
+from typing import Callable
 
 from chalicelib.rules.clock import local_day, now
 
 from chalicelib.services.registry import enterprise_import, staff_import  # noqa: F401 - register the import processors
 from chalicelib.services.stats import downloads  # noqa: F401 - registers the statistics' exports
 from chalicelib.services.views import ledger  # noqa: F401 - registers the ledger export
-from chalicelib.services.compliance import night, push, records  # noqa: F401 - records registers its export
+from chalicelib.services.compliance import night, overnight, push, records  # noqa: F401 - records registers its export
 from chalicelib.services.health import roster
 from chalicelib.integrations.s3_events import s3_records
 from chalicelib.services.feeds import ingest as feeds
+from chalicelib.services.feeds import parts as feed_parts
 from chalicelib.services.jobs import exports, imports
 from chalicelib.services.operations import rotation
 
@@ -28,27 +31,46 @@ def delivery(message) -> int:
         return 1
 
 
+@dataclass(frozen=True)
+class Work:
+    """One kind of background work announced by an object under uploads/: what runs it, and the record
+    its life cycle moves (services/jobs/lifecycle.py) — what the dead letters show and a retry reopens."""
+    handle: Callable[..., str]  # (bucket, key decoded, *, delivery) -> what happened, for the log
+    record: Callable[[str], object | None] = lambda key: None  # marks whose work keeps no record: None
+
+
+# The one table from an uploads/ prefix to its work (the longest matching prefix wins): a reader follows
+# any queue message to its code from here.
+UPLOADS: dict[str, Work] = {
+    exports.PREFIX: Work(exports.handle_object, exports.record_for),  # a workbook to build for download
+    roster.MARKS: Work(roster.handle_object),  # the statistics' read model of a partition, rebuilt
+    push.MARKS: Work(push.handle_object),  # a push pass (its items keep their own states)
+    night.MARKS: Work(night.handle_object, night.record_for),  # one part of a day's compliance run
+    rotation.MARKS: Work(rotation.handle_object),  # one piece of a person-key rotation
+    feed_parts.MARKS: Work(feed_parts.handle_object, feed_parts.record_for),  # one byte range of a feed file
+    overnight.MARKS: Work(overnight.handle_object, overnight.record_for),  # one segment of the night's matcher
+    imports.PREFIX: Work(imports.handle_object, imports.record_for),  # a workbook to import
+}
+
+
+def work_for(key: str) -> Work | None:
+    found = [prefix for prefix in UPLOADS if key.startswith(prefix)]
+    return UPLOADS[max(found, key=len)] if found else None
+
+
+def record_for(queue: str, key: str, etag: str = ""):
+    """The record a queue's message is for (数据接入 → 失败队列)."""
+    if queue == "feeds":
+        return feeds.record_for(key, etag)
+    work = work_for(key)
+    return work.record(key) if work else None
+
+
 def handle_upload_messages(event, log: logging.Logger) -> None:
     for message in event:
         for bucket, key in s3_records(message.body):
-            handler = _handler_for(unquote_plus(key))
-            log.info(handler(bucket, key, delivery=delivery(message)))
-
-
-def _handler_for(key: str):
-    """uploads/ holds the background work: workbooks to import, exports to build, roster marks, and the
-    compliance run's parts and push passes."""
-    if key.startswith(exports.PREFIX):
-        return exports.handle_object
-    if key.startswith(roster.MARKS):
-        return roster.handle_object
-    if key.startswith(push.MARKS):
-        return push.handle_object
-    if key.startswith(night.MARKS):
-        return night.handle_object
-    if key.startswith(rotation.MARKS):
-        return rotation.handle_object
-    return imports.handle_object
+            work = work_for(key)
+            log.info(work.handle(bucket, key, delivery=delivery(message)) if work else f"ignored {key}")
 
 
 def handle_feed_messages(event, log: logging.Logger) -> None:

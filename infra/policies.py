@@ -30,7 +30,8 @@ QUEUE_CONSUMER = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttrib
 # every table (infra/stateful.json); "*" below means all of them
 ALL_TABLES = ("accounts", "sessions", "sms-codes", "throttles", "enterprises", "staff", "staff-search", "unique-keys",
               "import-jobs", "audit", "health-records", "person-health", "feed-files", "alert-settings",
-              "compliance-runs", "compliance-shortfalls", "push-outbox", "key-rotations")
+              "compliance-runs", "compliance-shortfalls", "push-outbox", "key-rotations", "feed-parts",
+              "stranger-index", "matcher-runs")
 
 
 @dataclass(frozen=True)
@@ -73,24 +74,23 @@ FUNCTIONS: dict[str, list[Grant]] = {
         *_tables(READ + WRITE),
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("imports",)),
-        Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # 运维's 重新运行检查 runs the matcher
+        Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # the matcher's segments: the only scans
         # a push pass; imports, the re-key job; the app secret (the audit's actor of an export)
         Grant(("secretsmanager:GetSecretValue",), "secret", ("wecom", "person-key", "app")),
     ],
     "on_feed": [
         # staff (and their search index), enterprises and shortfalls: a person the re-key job moved while the
         # feed matched them
-        *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "staff", "staff-search",
-                 "compliance-shortfalls", "enterprises"),
+        *_tables(READ + WRITE, "health-records", "person-health", "feed-files", "feed-parts", "stranger-index",
+                 "staff", "staff-search", "compliance-shortfalls", "enterprises"),
         Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
         Grant(QUEUE_CONSUMER, "queue", ("feeds",)),
         Grant(("secretsmanager:GetSecretValue",), "secret", ("person-key",)),  # the ID-number key ring
     ],
+    # plans the night's matcher segments (compliance/overnight.py); the import worker runs them
     "overnight_matcher": [
-        *_tables(READ + WRITE, "staff", "person-health", "health-records", "enterprises", "compliance-runs",
-                 "alert-settings", "feed-files"),
-        Grant(("dynamodb:Scan",), "table", ("staff", "person-health")),  # the nightly batch, the only scans
-        Grant(FILES_RW, "objects"), Grant(("s3:ListBucket",), "bucket"),
+        *_tables(READ + WRITE, "matcher-runs", "compliance-runs"),  # and the day's header: 凌晨匹配进行中
+        Grant(("s3:PutObject",), "objects"),
         FAILURE_DESTINATION,
     ],
     "morning_push": [

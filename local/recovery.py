@@ -18,7 +18,10 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.rules.clock import now
+from chalicelib.services.compliance import overnight
 from chalicelib.services.feeds import ingest as feeds
+from chalicelib.store.compliance import MatcherRun
+from chalicelib.store.feeds import FeedPart
 from chalicelib.store.models import FeedFile, ImportJob
 from infra.provision import Provisioned
 
@@ -55,6 +58,16 @@ def resume(resources: Provisioned) -> dict[str, int]:
         if job.status == "running":
             job.update(actions=[ImportJob.lease_until.set(current)])
         _announce(sqs, resources.queues["ImportQueue"], bucket, job.object_key, etag)
+        counts["imports"] += 1
+
+    for part in FeedPart.scan(FeedPart.status == "running"):  # the file's announcement below runs them again
+        part.update(actions=[FeedPart.lease_until.set(current)])
+    for segment in MatcherRun.scan(MatcherRun.status.is_in("queued", "running")):
+        if segment.part == overnight.HEADER:
+            continue
+        segment.update(actions=[MatcherRun.lease_until.set(current)])
+        key = f"{overnight.MARKS}{segment.run_id}/{int(segment.part.removeprefix('seg#'))}.json"
+        _announce(sqs, resources.queues["ImportQueue"], bucket, key, _etag(s3, bucket, key) or "")
         counts["imports"] += 1
 
     announced = set()

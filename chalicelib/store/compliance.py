@@ -114,3 +114,30 @@ class PushItem(Model):
     corrects = UnicodeAttribute(null=True)  # a correction: the item it corrects
     towns = UnicodeAttribute(null=True)  # an unrouted list, or 运维's copy of one: the towns nobody receives
     expires_at = TTLAttribute(null=True)
+
+
+class MatcherRun(Model):
+    """The overnight matcher in segments (services/compliance/overnight.py): the header ("run": the day,
+    how many segments, whether the night's run is forced) and one item per parallel Scan segment, each
+    moved through the jobs life cycle by its own queue message. The last segment to end starts the day's
+    compliance run. The scheduled night's id is "<day>#scheduled", so EventBridge firing twice plans once."""
+
+    class Meta(metaclass=LazyTableName):
+        base_name = "matcher-runs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    run_id = UnicodeAttribute(hash_key=True)  # "<day>#scheduled" | "<day>#<uuid>" (运维's 重新运行检查)
+    part = UnicodeAttribute(range_key=True)  # "run" | "seg#0007"
+    day = UnicodeAttribute()
+    status = UnicodeAttribute(default="queued")  # queued → running → done | failed
+    lease_until = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    message = UnicodeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    segments = NumberAttribute(default=1)
+    force = BooleanAttribute(default=False)  # the night's run replaces the day's (运维), or keeps one (schedule)
+    started_by = UnicodeAttribute(null=True)
+    rebuilt = NumberAttribute(default=0)
+    released = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)

@@ -20,7 +20,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from chalicelib.store.base import LazyTableName as _LazyTableName
-from chalicelib.store.compliance import ComplianceRun, PushItem, ShortfallItem
+from chalicelib.store.compliance import ComplianceRun, MatcherRun, PushItem, ShortfallItem
+from chalicelib.store.feeds import FeedPart, StrangerShard
 from chalicelib.store.operations import KeyRotation
 from chalicelib.store.search import SearchEntry
 
@@ -334,9 +335,9 @@ class HealthRecord(Model):
 class PersonHealth(Model):
     """A person's health state as the ledger and the head's home read it, one item per ID number.
 
-    It exists for every registered person (registration creates it) and, briefly, for people a feed
-    mentioned before anyone registered them (`pending`, expiring after 14 days), so that a later
-    registration knows there is something to match without reading every feed again.
+    It exists for every registered person (registration creates it), and for a person no enterprise
+    registers any more (`pending`, expiring with their kept records). What feeds say of people nobody
+    registered is not here but in the stranger index (store/feeds.StrangerShard).
     """
 
     class Meta(metaclass=_LazyTableName):
@@ -345,6 +346,7 @@ class PersonHealth(Model):
 
     person_key = UnicodeAttribute(hash_key=True)
     registered = BooleanAttribute(default=False)
+    registered_at = UTCDateTimeAttribute(null=True)  # the night looks again at the stranger index for the newest
     pending = BooleanAttribute(default=False)
     last_sampled_at = UTCDateTimeAttribute(null=True)
     last_tested_at = UTCDateTimeAttribute(null=True)
@@ -430,4 +432,5 @@ class AlertSetting(Model):
 
 ALL_MODELS: tuple[type[Model], ...] = (Account, Session, SmsCode, Throttle, Enterprise, Staff, UniqueKey, ImportJob, AuditEvent,
                                        HealthRecord, PersonHealth, FeedFile, AlertSetting, ComplianceRun,
-                                       ShortfallItem, PushItem, KeyRotation, SearchEntry)
+                                       ShortfallItem, PushItem, KeyRotation, SearchEntry, FeedPart,
+                                       StrangerShard, MatcherRun)

@@ -102,8 +102,14 @@ def night_run(aws, run_day: date, *, times: int = 1):
     import app as application
 
     application.overnight_matcher(utc_event(run_day, time(2, 0)), None)  # 18:00 UTC the day before
-    deliver(aws, times=times)
+    drain(aws, times=times)  # the matcher's segments, then the parts the last of them starts
     return night.header(run_day.isoformat())
+
+
+def drain(aws, *, times: int = 1) -> None:
+    """Every queued mark, and the marks those start, until the import queue is empty."""
+    while deliver(aws, times=times):
+        pass
 
 
 def test_the_night_judges_every_partition_once_and_the_push_sends_each_list_once(api, aws, login, district,
@@ -322,12 +328,11 @@ def test_the_consoles_buttons_run_the_push_through_the_worker(api, aws, login, j
 def test_a_run_that_ends_after_nine_sends_a_notice_first_and_its_lists_when_done(aws, district, stand_in):
     import app as application
 
-    application.overnight_matcher(utc_event(district, time(2, 0)), None)  # the parts wait in the queue
+    application.overnight_matcher(utc_event(district, time(2, 0)), None)  # the matcher's segments wait in the queue
     application.morning_push(utc_event(district, time(9, 0)), None)
     notice = stand_in.sent_to("youzheng")
     assert len(notice) == 1 and "尚未完成" in notice[0]["body"]["textcard"]["description"]
-    deliver(aws)  # the parts run; the last completes the run and asks for the lists' push
-    deliver(aws)  # that push
+    drain(aws)  # the segments, the parts they start (the last completes the run and asks for the push), the push
     assert [m["msgtype"] for m in stand_in.sent_to("youzheng")] == ["textcard", "textcard", "file"]
     assert len(stand_in.sent_to("zhuanban")) == 3
 

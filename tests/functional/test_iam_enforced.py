@@ -27,8 +27,10 @@ def test_a_call_outside_a_functions_policy_is_denied(aws):
     with running("api_handler"):  # it may scan accounts (账号管理), never staff: resources are checked
         _denied(lambda: ddb.scan(TableName=f"{prefix}staff", Limit=1))
         ddb.scan(TableName=f"{prefix}accounts", Limit=1)
-    with running("overnight_matcher"):
+    with running("on_upload"):  # the worker runs the matcher's segments: the only scans of people
         ddb.scan(TableName=f"{prefix}staff", Limit=1)
+    with running("overnight_matcher"):  # the schedule only plans the segments now
+        _denied(lambda: ddb.scan(TableName=f"{prefix}staff", Limit=1))
     with running("on_feed"):  # the feed worker never writes accounts, not even inside a transaction
         _denied(lambda: ddb.put_item(TableName=f"{prefix}accounts", Item={"username": {"S": "x"}}))
         _denied(lambda: ddb.transact_write_items(TransactItems=[

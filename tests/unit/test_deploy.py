@@ -37,7 +37,8 @@ def _table(name: str, partition: str = "aws-cn") -> str:
 def test_account_management_may_scan_accounts_and_only_the_matcher_scans_people():
     assert allowed(_policy("api_handler"), "dynamodb:Scan", _table("accounts"))
     assert not allowed(_policy("api_handler"), "dynamodb:Scan", _table("staff"))
-    assert allowed(_policy("overnight_matcher"), "dynamodb:Scan", _table("staff"))
+    assert allowed(_policy("on_upload"), "dynamodb:Scan", _table("staff"))  # the matcher's segments run there
+    assert not allowed(_policy("overnight_matcher"), "dynamodb:Scan", _table("staff"))  # it only plans them
     assert not allowed(_policy("on_feed"), "dynamodb:Scan", _table("staff"))
 
 

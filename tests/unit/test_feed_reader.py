@@ -10,7 +10,8 @@ import pytest
 from chalicelib.rules.clock import SHANGHAI
 from chalicelib.rules.idnumber import compose
 from chalicelib.services.feeds import rows as feed_rows
-from chalicelib.services.feeds import ingest as feeds
+from chalicelib.services.feeds import apply as feeds
+from chalicelib.services.feeds.parts import KINDS
 from chalicelib.services.feeds.reader import BadFeedError, csv_blocks
 from chalicelib.services.common.security import keyed_hash
 
@@ -59,7 +60,7 @@ def run(data: bytes, monkeypatch, *, block_bytes: int = 1 << 20):
     """ingest without writes; returns the report and every accepted row as plain values."""
     seen = []
 
-    def capture(source_id, rows, report, current, lookup, write):
+    def capture(source_id, rows, report, lookup, write, strangers):
         lookup(set(rows.keys))
         for i, key in enumerate(rows.keys):
             seen.append((key, int(rows.sampled[i]), int(rows.tested[i]), feed_rows.RESULTS[rows.result[i]],
@@ -67,7 +68,7 @@ def run(data: bytes, monkeypatch, *, block_bytes: int = 1 << 20):
         report.matched += len(rows.keys)
 
     monkeypatch.setattr(feeds, "_apply_nat", capture)
-    blocks = csv_blocks(io.BytesIO(data), *feeds.KINDS["nat"], block_bytes=block_bytes)
+    blocks = csv_blocks(io.BytesIO(data), *KINDS["nat"], block_bytes=block_bytes)
     report = feeds.ingest("nat", "test", blocks, NOW, registered=lambda keys: set(), write=False)
     return report, sorted(seen)
 
@@ -139,5 +140,5 @@ def test_header_after_blank_lines_and_columns_in_any_order(monkeypatch):
 
 def test_rows_with_the_headers_extra_columns_still_take_the_column_wise_path():
     text = HEADER + ",备注,证件类型\n" + "".join(f"{number(n)},某人,{at(1)},,阴性,甲点,,身份证\n" for n in range(50))
-    blocks = list(csv_blocks(io.BytesIO(text.encode()), *feeds.KINDS["nat"]))
+    blocks = list(csv_blocks(io.BytesIO(text.encode()), *KINDS["nat"]))
     assert sum(len(b.lines) for b in blocks) == 50 and not any(b.rows for b in blocks)

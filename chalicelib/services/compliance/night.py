@@ -21,7 +21,6 @@ import json
 import logging
 import uuid
 from datetime import date, datetime, timedelta
-from urllib.parse import unquote_plus
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -34,7 +33,7 @@ from chalicelib.rules.masking import mask_phone
 from chalicelib.services.compliance import evaluate, lists, versions
 from chalicelib.services.compliance import settings as alert_settings
 from chalicelib.services.feeds import ingest
-from chalicelib.services.health import matcher, roster
+from chalicelib.services.health import roster
 from chalicelib.services.jobs import lifecycle as jobs
 from chalicelib.store.compliance import HEADER, ComplianceRun, PushItem, ShortfallItem
 from chalicelib.store.values import condition_failed
@@ -93,14 +92,27 @@ def check_window(day: date, *, current: datetime | None = None) -> None:
 # --- starting a run -----------------------------------------------------------------------------------
 
 def request(day: date, *, by: str) -> ComplianceRun:
-    """运维's 重新运行检查: queued now, run by the worker (the matcher first), so the request answers at once."""
+    """运维's 重新运行检查, as the day's header shows it until the matcher's segments (overnight.py, which
+    the caller starts) have run and this run's new generation begins. The lease says "in progress" to a
+    second click meanwhile."""
     current = now()
     run = header(day.isoformat()) or ComplianceRun(day.isoformat(), HEADER, generation=0)
-    run.status, run.lease_until, run.attempts, run.started_by = "queued", current, 0, by
+    run.status, run.lease_until, run.attempts, run.started_by = "queued", current + jobs.LEASE, 0, by
     run.message, run.expires_at = "已排队，等待运行匹配和检查", current + KEEP
     run.save()
-    _mark(f"night/{day.isoformat()}/{uuid.uuid4().hex}.json", {"day": day.isoformat(), "by": by})
     return run
+
+
+def announce(day: date, *, by: str) -> None:
+    """The scheduled night has begun (its matcher first): a header for the day, unless it has one."""
+    current = now()
+    try:
+        ComplianceRun(day.isoformat(), HEADER, generation=0, status="queued", started_by=by, started_at=current,
+                      message="凌晨匹配进行中，完成后开始检查", expires_at=current + KEEP).save(
+            condition=ComplianceRun.day.does_not_exist())
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
 
 
 def start(day: date, *, by: str = SCHEDULED, force: bool = False) -> ComplianceRun:
@@ -158,25 +170,22 @@ def _mark(name: str, body: dict) -> None:
 # --- the worker's side ----------------------------------------------------------------------------------
 
 def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
-    """A mark's S3 event: `night/<day>/…` (运维's request: the matcher, then a new run) or
-    `part/<day>/<generation>/<category>/<town>.json` (one part of a run)."""
-    path = unquote_plus(key).removeprefix(MARKS).removesuffix(".json").split("/")
-    if path[0] == "night" and len(path) == 3:
-        return _night(path[1], delivery=delivery)
+    """A part's mark: `part/<day>/<generation>/<category>/<town>.json` (one part of a run)."""
+    path = key.removeprefix(MARKS).removesuffix(".json").split("/")
     if path[0] == "part" and len(path) == 5 and path[2].isdigit():
         return handle_part(path[1], int(path[2]), path[3], path[4], delivery=delivery)
     return f"compliance: ignored {key}"
 
 
-def _night(day: str, *, delivery: int) -> str:
-    run = header(day)
-    if run is None or not jobs.claim(run):
-        return f"compliance {day}: already taken"
-    with jobs.attempt(run, delivery=delivery):
-        healed = matcher.reconcile()
-        log.info("compliance %s: matcher %s", day, healed)
-        start(date.fromisoformat(day), by=run.started_by or SCHEDULED, force=True)
-    return f"compliance {day}: started"
+def record_for(key: str) -> ComplianceRun | None:
+    """The part a mark is for (dead letters)."""
+    path = key.removeprefix(MARKS).removesuffix(".json").split("/")
+    if path[0] != "part" or len(path) != 5:
+        return None
+    try:
+        return ComplianceRun.get(path[1], part_key(path[3], path[4]))
+    except DoesNotExist:
+        return None
 
 
 def handle_part(day: str, generation: int, category: str, town: str, *, delivery: int = 1) -> str:
@@ -201,7 +210,7 @@ def handle_part(day: str, generation: int, category: str, town: str, *, delivery
 
 
 def _judge(day: str, generation: int, category: str, town: str) -> tuple[int, list[dict], str]:
-    [part] = roster.load([(category, town)])
+    part = roster.rebuild_part(category, town)  # the night's own read of the partition: samples aged out leave it
     rule = alert_settings.rule_of(category)
     result = evaluate.evaluate(part, rule, date.fromisoformat(day))
     rows = lists.resolve(result)

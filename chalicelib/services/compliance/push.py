@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from urllib.parse import unquote_plus
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -54,7 +53,7 @@ request = night.request_push  # 运维's 立即推送 / 重试: the pass runs in
 
 
 def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
-    day, _, name = unquote_plus(key).removeprefix(MARKS).partition("/")  # S3 events carry the key URL-encoded
+    day, _, name = key.removeprefix(MARKS).partition("/")
     return f"push {day}: {run_pass(day, corrections=name.startswith(CORRECTIONS))}"
 
 

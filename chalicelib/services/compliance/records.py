@@ -11,7 +11,7 @@ from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, Vali
 from chalicelib.rules import catalog, testing
 from chalicelib.rules.clock import iso, local_day, now
 from chalicelib.rules.masking import mask_phone
-from chalicelib.services.compliance import lists, night, outbox, versions
+from chalicelib.services.compliance import lists, night, outbox, overnight, versions
 from chalicelib.services.compliance.evaluate import last_sampled_text
 from chalicelib.services.identity import audit
 from chalicelib.services.identity.auth import Principal
@@ -183,7 +183,9 @@ def start_run(principal: Principal, day: str) -> dict:
     current = night.header(checked.isoformat())
     if current is not None and current.status in ("queued", "running") and current.lease_until and current.lease_until > now():
         raise ConflictError("该日检查正在进行，请稍候")
-    run = night.request(checked, by=principal.display_name or principal.id)
+    by = principal.display_name or principal.id
+    run = night.request(checked, by=by)
+    overnight.start(checked, by=by, force=True)  # the matcher's segments, then this run's new generation
     audit.record(principal, action="运行告警检查", target=checked.isoformat(), scope="全区")
     return _run_public(run)
 

@@ -17,6 +17,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from chalicelib.rules.clock import local_day, now
 from chalicelib.services.common import keyring
 from chalicelib.services.health import state as health
+from chalicelib.services.health import strangers
 from chalicelib.services.common.counts import adjust_count
 from chalicelib.services.search import index as search_index
 from chalicelib.store.compliance import ShortfallItem
@@ -147,4 +148,22 @@ def settle(id_numbers) -> int:
     # only someone with state under the old key has anything there (registration creates state; feeds
     # write it for strangers): one batched read for an import's rows, then the few that need moving
     held = set(health.states(old, attributes=["person_key"]))
-    return sum(move(o, c) for o, c in zip(old, current) if o in held)
+    moved = sum(move(o, c) for o, c in zip(old, current) if o in held)
+    return moved + _strangers_moved(dict(zip(old, current)))
+
+
+def _strangers_moved(new_of: dict[str, str]) -> int:
+    """What feeds said of people nobody had registered lives in the stranger index under the key of the
+    day it came (strangers.py), not as records to move: taken from there under the current key, and a
+    pending state left, so the registration that follows rebuilds their state from them."""
+    found = strangers.lookup(list(new_of))
+    moved = {new_of[old]: {kind: [[new_of[old], *row[1:]] for row in rows] for kind, rows in by_kind.items()}
+             for old, by_kind in found.items()}
+    health.adopt(moved)
+    for key in moved:  # never over the state of someone registered under the current key already
+        try:
+            PersonHealth(key, registered=False, pending=True).save(condition=PersonHealth.person_key.does_not_exist())
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+    return len(moved)

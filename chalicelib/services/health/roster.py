@@ -25,7 +25,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import unquote_plus
 
 import numpy as np
 from botocore.exceptions import ClientError
@@ -106,7 +105,6 @@ def mark(partitions) -> None:
 
 def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
     """A mark's S3 event: rebuild what it names unless a rebuild newer than the mark exists."""
-    key = unquote_plus(key)
     parts = key[len(MARKS):].removesuffix(".json").split("/")
     if not key.startswith(MARKS) or len(parts) != 2:
         return f"ignored {key}"
@@ -121,17 +119,23 @@ def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
 
 def rebuild(category: str, town: str, *, unless_built_after: datetime | None = None) -> bool:
     """Build one partition's file from the registry and the health state. False: a newer one exists."""
-    started = now()
     if unless_built_after is not None:
         existing = _built_at(category, town)
         # S3 keeps the mark's time to the second: a build that began within that second may have read
         # the registry before the write that marked it, so only a build a whole second later is newer
         if existing is not None and existing >= unless_built_after + MARK_PRECISION:
             return False
+    rebuild_part(category, town)
+    return True
+
+
+def rebuild_part(category: str, town: str) -> Part:
+    """Build and store one partition's file now, and return it (the night judges what it just built)."""
+    started = now()
     part = build(category, town, started)
     storage.put(object_key(category, town), _dump(part), content_type="application/octet-stream",
                 metadata={"built-at": started.isoformat(timespec="microseconds")})
-    return True
+    return part
 
 
 def _built_at(category: str, town: str) -> datetime | None:

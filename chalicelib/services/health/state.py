@@ -1,20 +1,21 @@
 """Per-person health state (latest NAT sample, vaccination doses), joined into every staff view.
 
-Feeds (services/feeds/ingest.py) write it for registered people; registration (`register`) creates it and
+Feeds (services/feeds/apply.py) write it for registered people; registration (`register`) creates it and
 picks up what feeds said in the kept days (rules.feeds.kept_since) about a person nobody had registered
-yet. It is kept per person (keyed hash of the ID number), not per staff record, so re-registering or
+yet (the stranger index, strangers.py). It is kept per person (keyed hash of the ID number), not per staff record, so re-registering or
 re-importing a person never erases it.
 """
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.rules.clock import iso, now
-from chalicelib.rules.feeds import kept_since
+from chalicelib.rules.clock import SHANGHAI, iso, now
+from chalicelib.rules.feeds import RESULT_RANK, kept_since, kept_until
+from chalicelib.services.health import strangers
 from chalicelib.store.models import HealthRecord, PersonHealth
 from chalicelib.store.values import condition_failed
 
@@ -66,23 +67,48 @@ def of(found: dict[str, dict], person_key: str) -> dict:
     return found.get(person_key, EMPTY)
 
 
-def register(person_keys: Iterable[str]) -> int:
-    """Mark people registered. Those a feed already mentioned (pending) get their state rebuilt from
-    the kept records now — a late registration is matched within the request, not overnight.
-    Returns how many were matched that way."""
+def register(person_keys: Iterable[str], *, current: datetime | None = None) -> int:
+    """Mark people registered, and match what feeds said of them in the last 14 days now — a late
+    registration is matched within the request or import, not overnight: their rows are taken from the
+    stranger index (strangers.py) into records, or (a person released earlier, or written before the
+    index existed) read from their kept records, and their state rebuilt. Returns how many were matched."""
     keys = list(dict.fromkeys(person_keys))
+    current = current or now()
     existing = states(keys)
     fresh = [k for k in keys if k not in existing]
     with PersonHealth.batch_write() as batch:
         for key in fresh:
-            batch.save(PersonHealth(key, registered=True))
-    matched = 0
-    for key, state in existing.items():
-        if state.registered and not state.pending:
-            continue
+            batch.save(PersonHealth(key, registered=True, registered_at=current))
+    unsettled = fresh + [k for k, state in existing.items() if not state.registered or state.pending]
+    found = strangers.lookup(unsettled, current=current)
+    adopt(found)
+    matched = [k for k in unsettled if k in found or k in existing]
+    for key in matched:
         rebuild(key)
-        matched += 1
-    return matched
+    return len(matched)
+
+
+def adopt(found: dict[str, dict[str, list]]) -> None:
+    """Stranger rows (strangers.lookup) of people now registered, as the records a feed writes for a
+    registered person (the same keys: a later delivery of the same sample replaces it, never doubles)."""
+    records: dict[tuple[str, str], HealthRecord] = {}
+    for key, rows in found.items():
+        for _, sampled_s, tested_s, result, site, feed_id in rows["nat"]:
+            sampled = datetime.fromtimestamp(sampled_s, SHANGHAI)
+            record = HealthRecord(key, f"nat#{sampled.isoformat()}#{site or '-'}", kind="nat", sampled_at=sampled,
+                                  tested_at=datetime.fromtimestamp(tested_s, SHANGHAI) if tested_s else None,
+                                  result=result, site=site, feed_id=feed_id, expires_at=kept_until(sampled))
+            known = records.get((key, record.record_key))
+            if known is None or RESULT_RANK[result] > RESULT_RANK[known.result]:  # the final result wins
+                records[(key, record.record_key)] = record
+        for _, dose, day, product, unit, feed_id in rows["vaccine"]:
+            records[(key, f"vax#{dose}")] = HealthRecord(key, f"vax#{dose}", kind="vaccine", dose=dose,
+                                                         vaccinated_on=day, product=product, unit=unit,
+                                                         feed_id=feed_id)
+    items = list(records.values())
+    with HealthRecord.batch_write() as batch:
+        for item in items:
+            batch.save(item)
 
 
 def rebuild(person_key: str) -> PersonHealth:

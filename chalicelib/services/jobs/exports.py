@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
-from urllib.parse import unquote_plus
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -74,7 +73,6 @@ def start(principal: Principal, kind: str, params: dict[str, str]) -> ImportJob:
 
 def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
     """Build the export an S3 event announces. Returns what happened."""
-    key = unquote_plus(key)
     if not key.startswith(PREFIX) or not key.endswith(".json"):
         return f"ignored {key}"
     job_id = key[len(PREFIX):-5]
@@ -98,6 +96,14 @@ def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
         jobs.finish(job, status="done", message=f"共 {rows} 行", actions=[
             ImportJob.total.set(rows), ImportJob.processed.set(rows), ImportJob.result_key.set(result_key)])
     return f"export {job_id} done: {rows} rows"
+
+
+def record_for(key: str) -> ImportJob | None:
+    """The job an export's request object is for (dead letters)."""
+    try:
+        return ImportJob.get(key.removeprefix(PREFIX).removesuffix(".json"))
+    except DoesNotExist:
+        return None
 
 
 def get_for(principal: Principal, job_id: str) -> ImportJob:

@@ -220,3 +220,14 @@ def _as_text(value: object) -> object:
 def _finish(job: ImportJob, *, status: str, message: str, **counts) -> None:
     jobs.finish(job, status=status, message=message,
                 actions=[getattr(ImportJob, name).set(value) for name, value in counts.items() if value is not None])
+
+
+PREFIX = "uploads/"  # the workbooks, uploads/<kind>/<job id>.xlsx: what no other work's prefix claims (events.py)
+
+
+def record_for(key: str) -> ImportJob | None:
+    """The job an uploaded workbook is for (dead letters: what failed, and what a retry reopens)."""
+    try:
+        return ImportJob.get(key.rsplit("/", 1)[-1].split(".", 1)[0])
+    except DoesNotExist:
+        return None

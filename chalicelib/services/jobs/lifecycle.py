@@ -54,10 +54,12 @@ def claim(record: Model, *, create: bool = False) -> bool:
         raise
 
 
-def finish(record: Model, *, status: str, message: str, actions: list | tuple = ()) -> None:
+def finish(record: Model, *, status: str, message: str, actions: list | tuple = (), condition=None) -> None:
+    """End the work. `condition`: only if it still holds (UpdateError otherwise) — whoever ends the last
+    of several parts ends the whole once."""
     cls = type(record)
     record.update(actions=[cls.status.set(status), cls.message.set(message), cls.finished_at.set(now()),
-                           cls.lease_until.remove(), *actions])
+                           cls.lease_until.remove(), *actions], condition=condition)
 
 
 @contextmanager

@@ -8,7 +8,6 @@ letter. Queue names derive from the stage, as infra/stateful.json names them.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import unquote_plus
 
 import boto3
 
@@ -19,7 +18,6 @@ from chalicelib.rules.clock import iso
 from chalicelib.services.feeds import ingest as feeds
 from chalicelib.services.jobs import imports
 from chalicelib.services.jobs import lifecycle as jobs
-from chalicelib.store.models import FeedFile, ImportJob
 
 QUEUES = {"imports": "工作簿导入", "feeds": "数据文件"}
 STATUS_LABELS = {**imports.STATUS_LABELS, **feeds.STATUS_LABELS}
@@ -63,30 +61,21 @@ def _peek(kind: str) -> list[dict]:
     return out
 
 
-def _record(kind: str, body: str):
-    if kind == "imports":
-        for _, key in s3_records(body):
-            job_id = unquote_plus(key).rsplit("/", 1)[-1].split(".", 1)[0]  # an import's .xlsx, an export's .json
-            try:
-                return ImportJob.get(job_id)
-            except ImportJob.DoesNotExist:
-                return None
-    else:
-        for _, key, etag in s3_records(body, with_etag=True):
-            try:
-                return FeedFile.get(feeds.feed_id(unquote_plus(key), etag))
-            except FeedFile.DoesNotExist:
-                return None
+def _record(kind: str, body: str, record_for):
+    for record in s3_records(body, with_etag=True):
+        return record_for(kind, record[1], record[2])
     return None
 
 
-def listing() -> list[dict]:
+def listing(record_for) -> list[dict]:
+    """Every dead letter with the record it was for; `record_for(queue, key, etag)` is the composition's
+    table of background work (chalicelib/events.py), so a new kind of work is listed without a change here."""
     items = []
     for kind, label in QUEUES.items():
         for message in _peek(kind):
             records = s3_records(message["Body"])
-            key = unquote_plus(records[0][1]) if records else ""
-            record = _record(kind, message["Body"])
+            key = records[0][1] if records else ""
+            record = _record(kind, message["Body"], record_for)
             sent = int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000
             items.append({
                 "id": message["MessageId"], "queue": kind, "queue_label": label,
@@ -103,11 +92,11 @@ def _find(queue: str, message_id: str) -> list[dict]:
     return [m for m in _peek(queue) if m["MessageId"] == message_id]
 
 
-def retry(queue: str, message_id: str) -> dict:
+def retry(queue: str, message_id: str, record_for) -> dict:
     if queue not in QUEUES:
         raise ValidationError("队列只能是 imports 或 feeds", fields={"queue": "不在可选范围内"})
     for message in _find(queue, message_id):
-        record = _record(queue, message["Body"])
+        record = _record(queue, message["Body"], record_for)
         if record is not None:
             jobs.reopen(record, status="queued" if queue == "imports" else "running")
         _sqs().send_message(QueueUrl=_url(queue, dead=False), MessageBody=message["Body"])

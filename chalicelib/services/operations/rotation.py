@@ -28,7 +28,6 @@ import logging
 import os
 import time
 from datetime import timedelta
-from urllib.parse import unquote_plus
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -134,7 +133,6 @@ def _mark(piece: KeyRotation) -> None:
 # --- a piece's S3 event ----------------------------------------------------------------------------------
 
 def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
-    key = unquote_plus(key)
     names = key[len(MARKS):].removesuffix(".json").split("/")
     numbers = names[1].split("-") if len(names) == 2 else []
     if not key.startswith(MARKS) or len(numbers) != 3 or not all(n.isdigit() for n in numbers):
