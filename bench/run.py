@@ -504,5 +504,6 @@ if __name__ == "__main__":
     import bench.compliance  # noqa: F401 - the overnight run and the push of issue 12
     import bench.costs  # noqa: F401 - request items per operation, for docs/deploy.md
     import bench.rotation  # noqa: F401 - what a person-key rotation costs (issue 13)
+    import bench.search  # noqa: F401 - search by name or phone: the index against the partition scan (issue 24)
 
     _main()
