@@ -6,9 +6,9 @@ and Lambda's limits into a model of the day.
                        people registered (9,000 of the city's 1,000,000), the rest strangers — claimed,
                        read from S3, validated, matched (batched reads side by side), records and state of
                        the registered, the strangers' index items; time, peak RSS, writes per stranger row
-  matcher_segment_city one segment of the night's matcher at a city's size: 1,000,000 staff / 64 segments
-                       = 15,625 staff, each rebuilt from their records; time
-  city_day             the model: the file's ~30 parts, the matcher's 64 segments, the night's parts
+  matcher_segment_city one segment of the night's matcher at a city's size: 1,000,000 staff / 128 segments
+                       = 7,812 staff, each rebuilt from their records; time
+  city_day             the model: the file's ~110 parts, the matcher's 128 segments, the night's parts
                        (docs/performance.md "night_100k"), the push — wall time at the queues' concurrency
 
 `python -m bench.run --one feed_part_city`; results in docs/performance.md.
@@ -28,7 +28,7 @@ PART_ROWS = 90_000
 REGISTERED_SHARE = 10  # every 10th row: someone registered
 FILE_ROWS = 10_000_000
 CITY_STAFF = 1_000_000
-SEGMENTS = 64
+SEGMENTS = 128
 UPLOAD_CONCURRENCY = 20  # the import queue's consumer maximum (infra/package.py)
 
 
