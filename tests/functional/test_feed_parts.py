@@ -62,13 +62,13 @@ def run_queue(aws, *, redeliver: bool = False) -> dict[str, int]:
     return attempts
 
 
-def _event(key: str) -> str:
+def _event(key: str, etag: str = "x") -> str:
     import json
 
     from chalicelib.config import settings
 
     return json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-        "bucket": {"name": settings().files_bucket}, "object": {"key": key, "eTag": "x"}}}]})
+        "bucket": {"name": settings().files_bucket}, "object": {"key": key, "eTag": etag}}}]})
 
 
 @pytest.fixture
@@ -155,3 +155,29 @@ def test_a_stranger_registered_later_is_matched_at_once(api, aws, login, people,
     health = next(p for p in listed if p["id"] == made["id"])["health"]
     assert health["last_result"] == "阳性" and health["last_sampled_at"]
     assert sorted(r.result for r in HealthRecord.query(person_key(late))) == ["阳性", "阴性"]
+
+
+def test_a_file_retried_after_its_parts_had_ended_ends_again(api, aws, login, people):
+    """The file's last delivery failed after its one part had ended (the function died before the file's
+    end was written): 运维's retry reopens the file, the part is found done, and the file ends with it."""
+    from chalicelib.services.jobs import lifecycle as jobs
+
+    drop("feeds/nat/late.csv", (NAT_HEADER + f"{id_number(1)},甲,{stamp(5)},,阴性,A点\n").encode())
+    feed(aws)
+    record = next(iter(FeedFile.scan()))
+    with pytest.raises(RuntimeError), jobs.attempt(record, delivery=jobs.MAX_DELIVERIES):
+        raise RuntimeError("the function died")
+    assert feed_files(api, login)[0]["status"] == "failed"
+
+    sqs = boto3.client("sqs")
+    dead = sqs.get_queue_url(QueueName="sentinel-local-feeds-dlq")["QueueUrl"]
+    from chalicelib.config import settings
+
+    etag = boto3.client("s3").head_object(Bucket=settings().files_bucket, Key="feeds/nat/late.csv")["ETag"]
+    sqs.send_message(QueueUrl=dead, MessageBody=_event("feeds/nat/late.csv", etag.strip('"')))
+    admin = login("admin")
+    [letter] = api.get("/api/dead-letters", token=admin)[1]["items"]
+    assert api.post("/api/dead-letters/retry", token=admin, body={"queue": "feeds", "id": letter["id"]})[0] == 200
+    feed(aws)
+    report = feed_files(api, login)[0]
+    assert (report["status"], report["rows_read"], report["matched"]) == ("done", 1, 1), report

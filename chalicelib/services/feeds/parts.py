@@ -110,6 +110,8 @@ def run(bucket: str, record: FeedFile, part: FeedPart, *, delivery: int, blocks=
     """Claim the part and apply its rows; then, if it was the last, end the file. `blocks`: the rows
     when the caller has read them already (a workbook)."""
     if not jobs.claim(part):
+        if part.status in ENDED:  # the file was reopened (运维's retry) after its parts had all ended
+            complete(record.feed_id)
         return f"feed part {part.feed_id}/{part.part}: already {part.status}"
     label = f"feed part {part.feed_id}/{part.part}"
     strangers = Buffer(record.kind, record.feed_id, int(part.part), record.received_at)
