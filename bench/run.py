@@ -79,13 +79,13 @@ def _write_rows(header, rows) -> bytes:
 
 
 def enterprise_workbook(rows: int) -> bytes:
-    from chalicelib.rules import catalog
+    from chalicelib.rules import catalog, geography
 
     rng = random.Random(7)
     names = [c.name for c in catalog.CATEGORIES]
     return _write_rows(
         ["主体类型", "主体名称", "所属镇街", "所属网格", "负责人姓名", "负责人电话", "主体地址", "项目名称"],
-        ([names[n % len(names)], f"测试企业{n:05d}", catalog.TOWNS[n % 9], "", "陈志强",
+        ([names[n % len(names)], f"测试企业{n:05d}", geography.towns()[n % 9], "", "陈志强",
           f"139{rng.randrange(10**8):08d}", f"广州市南沙区测试路{n}号",
           "测试项目" if names[n % len(names)] == "建筑工地" else ""] for n in range(rows)))
 
@@ -174,7 +174,11 @@ def _enterprise(name: str, town: str = "南沙街", category: str = "express", h
 
 
 def _import(base, auth, path, data) -> dict:
-    job = _call(base, "POST", path, data, {**auth, "Content-Type": XLSX, "X-Filename": "bench.xlsx"})
+    """As the page imports: the form from `path`, the file through the /s3/ relay, then the job polled."""
+    from tests.functional.importing import upload_over_http
+
+    status, job = upload_over_http(base, path, auth["Authorization"].split(" ", 1)[1], data, "bench.xlsx")
+    assert status == 202, job
     while job["status"] not in ("done", "failed"):
         time.sleep(0.2)
         job = _call(base, "GET", f"/api/imports/{job['id']}", headers=auth)
@@ -289,11 +293,11 @@ def _seed_staff(owner, count: int, *, registered_days_ago: int = 0) -> float:
 
 
 def ledger_export_100k() -> dict:
-    from chalicelib.rules import catalog
+    from chalicelib.rules import geography
 
     with embedded_stack() as base:
         auth = _admin_token(base)
-        towns = [t for t in catalog.TOWNS if t != "其他"]
+        towns = [t for t in geography.towns() if t != "其他"]
         ents = [_enterprise(f"测试物流{n:03d}", towns[n % 9]) for n in range(100)]
         seed_seconds = _seed_staff(lambda n: ents[n % 100], 100_000)
         page, list_seconds = _timed(lambda: _call(base, "GET", "/api/ledger?category=express&page=1&page_size=20",
@@ -504,6 +508,8 @@ if __name__ == "__main__":
     import bench.compliance  # noqa: F401 - the overnight run and the push of issue 12
     import bench.costs  # noqa: F401 - request items per operation, for docs/deploy.md
     import bench.rotation  # noqa: F401 - what a person-key rotation costs (issue 13)
+    import bench.uploads  # noqa: F401 - the largest workbook an import allows, through a presigned upload (issue 24)
     import bench.search  # noqa: F401 - search by name or phone: the index against the partition scan (issue 24)
+    import bench.city  # noqa: F401 - a city's day in parts: a feed part, a matcher segment, the model (issue 24)
 
     _main()

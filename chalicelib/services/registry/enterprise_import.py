@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 KIND = "enterprises"
 REQUIRED = ("category", "name", "town", "head_name", "head_phone", "address")
 WRITE_ATTEMPTS = 3
-# Rows one workbook may have: an enterprise costs a claimed name and a conditional put (~110 a second on
-# the embedded stack), so 50,000 fit one worker invocation's 15 minutes; a district has hundreds.
-MAX_ROWS = 50_000
+# Rows one workbook may have: an enterprise costs a claimed name and a conditional put, ~110 a second on
+# the embedded stack (docs/performance.md, 5,000 in 45 s), so 20,000 take ~3 of one worker invocation's 15
+# minutes, with room for a slower table; a district has hundreds, a bureau of a city thousands.
+MAX_ROWS = 20_000
 
 
 def process(principal: Principal, data: bytes, progress=None) -> imports.Outcome:

@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 KIND = "staff"
 BATCH = 25 * 20  # rows per writer task (20 BatchWriteItem calls)
 # Rows one workbook may have: the import of this many fits one worker invocation (2,048 MB, 15 minutes)
-# with room to spare — measured in docs/performance.md ("Uploads past 6 MB"). Larger lists are split.
-MAX_ROWS = 200_000
+# with room to spare, whatever the workbook's bytes (docs/performance.md, "Uploads past 6 MB": 200,000
+# took 2.2 GB and 15.5 minutes on the embedded stack). Larger lists are split.
+MAX_ROWS = 100_000
 
 # Header variants seen in enterprises' own spreadsheets; the first is the template's.
 STAFF_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
