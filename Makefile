@@ -48,26 +48,30 @@ reset:
 	rm -rf .local/data .local/state .local/state.tmp .local/state.old .local/state.imported
 	@echo "本地数据已清空；下次 make run 将重新生成演示数据。"
 
-# The functional suite runs twice: on in-process moto (fast) with moto enforcing each Lambda function's IAM
+# The functional suite runs twice: on in-process moto with moto enforcing each Lambda function's IAM
 # policy (tests/iam_moto.py), then with its tables on DynamoDB Local, so nothing works only on moto. The
 # local-stack and browser tests always run on DynamoDB Local.
 test: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	bash .ci/audit
-	@# the two functional passes side by side (one mostly Python, one mostly DynamoDB Local's JVM); each
-	@# prints its log when it ends, and either failing fails the target
-	@mkdir -p .local; \
+	@# three passes on two cores: the moto pass in one slot; in the other the DynamoDB Local pass (mostly
+	@# DynamoDB Local's JVM), then the browser tests. Each prints its log when all have ended, and any
+	@# failing fails the target. Tests marked `heavy` (thousands of rows) run on DynamoDB Local only.
+	@mkdir -p .local; rm -f .local/test-*.rc; \
+	( $(PY) -m pytest -q -p no:cacheprovider -m "not heavy" tests/unit tests/functional > .local/test-moto.log 2>&1; \
+	  echo $$? > .local/test-moto.rc ) & \
 	( SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -p no:cacheprovider -m "not stack and not once" \
-		tests/functional > .local/test-dynamodb-local.log 2>&1 ) & local=$$!; \
-	$(PY) -m pytest -q tests/unit tests/functional; moto=$$?; \
-	wait $$local; ddb=$$?; echo "--- the functional suite on DynamoDB Local:"; cat .local/test-dynamodb-local.log; \
-	[ $$moto = 0 ] && [ $$ddb = 0 ]
-	$(PY) -m pytest -q tests/e2e
+		tests/functional > .local/test-dynamodb-local.log 2>&1; echo $$? > .local/test-dynamodb-local.rc; \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/e2e > .local/test-e2e.log 2>&1; echo $$? > .local/test-e2e.rc ) & \
+	wait; status=0; \
+	for pass in moto dynamodb-local e2e; do \
+		echo "--- $$pass:"; cat .local/test-$$pass.log; [ "$$(cat .local/test-$$pass.rc 2>/dev/null)" = 0 ] || status=1; \
+	done; exit $$status
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 functional: $(STAMP) $(DDB_LOCAL)
-	$(PY) -m pytest -q tests/functional
+	$(PY) -m pytest -q -m "not heavy" tests/functional
 	SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -m "not stack and not once" tests/functional
 
 e2e: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)

@@ -216,6 +216,8 @@ def head_login(api, sms):
 def pytest_configure(config):
     config.addinivalue_line("markers", "stack: starts the real local stack (runs once, not per DynamoDB backend)")
     config.addinivalue_line("markers", "once: about the HTTP edge, not the store (runs once, not per DynamoDB backend)")
+    config.addinivalue_line("markers", "heavy: thousands of rows through the store: runs once, on DynamoDB Local (the real "
+                            "store's engine, and several times faster than in-process moto at size)")
 
 
 # --- every AWS call of the app, against its function's IAM policy (tests/policy_check.py) ------------------

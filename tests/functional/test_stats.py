@@ -213,7 +213,7 @@ def _registration(api, aws, login, seeded, sms):
     assert _nat(api, token, seeded)["rows"][0]["people"] == before + 1
 
 
-@pytest.mark.once  # 14,000 feed rows: on moto only (the small test below walks the same code on both stores)
+@pytest.mark.heavy  # 5,147 staff and 9,000 feed rows, once (the small test below walks the same code on both stores)
 def test_the_seeds_tables_exactly_and_the_people_behind_every_number(api, aws, login, seeded, sms):
     _nat_rows(api, login, seeded)
     _period(api, login, seeded)
