@@ -193,7 +193,7 @@ def _judge_all(day: date) -> float:
 def morning_15k() -> dict:
     from bench.run import _enterprise, _seed_staff
     from chalicelib.integrations import wecom
-    from chalicelib.rules import catalog
+    from chalicelib.rules import catalog, geography
     from chalicelib.rules.clock import local_day, now
     from chalicelib.services.compliance import push, push_records
     from chalicelib.services.compliance.settings import OPS, TASKFORCE
@@ -201,7 +201,7 @@ def morning_15k() -> dict:
     from chalicelib.store.models import AlertSetting, Recipient
     from local.wecom import WeComStandIn
 
-    count, towns = 15_000, [t for t in catalog.TOWNS if t != "其他"]
+    count, towns = 15_000, [t for t in geography.towns() if t != "其他"]
     with embedded_stack(dynamodb="local"):
         owners = [_enterprise(f"{c.name}{t}测试主体", t, c.code, head_phone=f"139{n:08d}")
                   for n, (c, t) in enumerate((c, t) for c in catalog.CATEGORIES for t in towns)]

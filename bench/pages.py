@@ -57,10 +57,10 @@ def _log(text: str) -> None:
 
 def district(staff_count: int, *, registered_days_ago: int = 0) -> dict:
     """Seed the district (see the module's docstring); what it holds, for the checks and the report."""
-    from chalicelib.rules import catalog
+    from chalicelib.rules import geography
 
     started = time.perf_counter()
-    towns = [t for t in catalog.TOWNS if t != "其他"]
+    towns = [t for t in geography.towns() if t != "其他"]
     home = _enterprise("南沙速递营业部", "南沙街", CATEGORY)
     others = [_enterprise(f"测试物流{n:03d}", towns[n % 9], CATEGORY, head_phone=f"139{n:08d}")
               for n in range(ENTERPRISES - 1)]

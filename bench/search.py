@@ -71,7 +71,7 @@ def _dynamodb(staff_count: int):
 
 
 def _seed(count: int) -> None:
-    from chalicelib.rules import catalog
+    from chalicelib.rules import geography
     from chalicelib.rules.clock import now
     from chalicelib.services.common.parallel import in_parallel
     from chalicelib.services.registry import staff
@@ -84,7 +84,7 @@ def _seed(count: int) -> None:
     for model in (Enterprise, Staff, SearchEntry, PersonHealth, UniqueKey):
         if not model.exists():
             model.create_table(wait=True)
-    towns = [t for t in catalog.TOWNS if t != "其他"]
+    towns = [t for t in geography.towns() if t != "其他"]
     ents = [_enterprise(f"测试物流{n:03d}", towns[n % 9], CATEGORY, head_phone=f"139{n:08d}") for n in range(ENTERPRISES)]
     rng = random.Random(24)
     started, stamp = time.perf_counter(), now()

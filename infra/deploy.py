@@ -37,6 +37,7 @@ OVERRIDES = {  # environment variable → stack parameter
     "FIXED_EGRESS": "FixedEgress", "ALARM_EMAIL": "AlarmEmail", "LOG_RETENTION_DAYS": "LogRetentionDays",
     "NAT_FEED_DEADLINE_HOUR": "NatFeedDeadlineHour", "API_RESERVED_CONCURRENCY": "ApiReservedConcurrency",
     "IMPORT_QUEUE_CONCURRENCY": "ImportQueueConcurrency", "FEED_QUEUE_CONCURRENCY": "FeedQueueConcurrency",
+    "DISTRICTS": "Districts", "MATCHER_SEGMENTS": "MatcherSegments",  # a city: DISTRICTS='*' MATCHER_SEGMENTS=128
     "PROVINCE_FEED_PRINCIPAL": "ProvinceFeedPrincipal",  # infra/province.json: who may drop the feed files
 }
 NOT_HOSTED = "控制台未托管：aws-cn 需先设置已备案的 CONSOLE_DOMAIN 及 CONSOLE_CERTIFICATE_ID（docs/deploy.md）"

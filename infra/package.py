@@ -130,7 +130,8 @@ def finish(template: dict, *, stage: str, partition: str) -> dict:
             # nor GetFunctionConfiguration shows them, and a new value needs no deploy
             "APP_SECRET_ID": {"Fn::Sub": "sentinel-${Stage}-app"},
             "CONSOLE_URL": console_url(api=name == API),
-            "NAT_FEED_DEADLINE_HOUR": {"Ref": "NatFeedDeadlineHour"}})
+            "NAT_FEED_DEADLINE_HOUR": {"Ref": "NatFeedDeadlineHour"},
+            "DISTRICTS": {"Ref": "Districts"}, "MATCHER_SEGMENTS": {"Ref": "MatcherSegments"}})
         if name == API:  # what CloudFront sends the API (infra/hosting.json): a request bearing it came through the edge
             variables["EDGE_SECRET_ID"] = {"Fn::Sub": "sentinel-${Stage}-edge"}
         slug = function_name(function)

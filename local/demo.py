@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import openpyxl
 
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.rules.clock import SHANGHAI, now
 from chalicelib.rules.idnumber import compose
 from chalicelib.services.registry import enterprises
@@ -40,6 +40,16 @@ ACCOUNTS = [
     ("zhuanban", "哨点监测专班", "taskforce", None, []),
 ]
 
+def accounts() -> list[tuple]:
+    """ACCOUNTS, with their district; when several districts are served (the first district's bureaus
+    then oversee the city), each further district's 区专班 and 区邮政管理局: qu2-zhuanban, qu2-youzheng …"""
+    rows = [(*row, None) for row in ACCOUNTS]
+    for n, district in enumerate(geography.districts()[1:], start=2):
+        rows += [(f"qu{n}-zhuanban", f"{district}哨点监测专班", "taskforce", None, [], district),
+                 (f"qu{n}-youzheng", f"{district}邮政管理局", "bureau", None, ["express"], district)]
+    return rows
+
+
 WECOM_USERS = {"admin": "yunwei"}  # each demo account's 粤政易 userid (the stand-in's members): its username else
 
 SURNAMES = "陈李黄张梁刘何林罗郭吴周谢冯邓曾彭蔡苏卢"
@@ -63,18 +73,25 @@ def seed(*, with_feeds: bool = True) -> dict:
     ingests them like any provincial file)."""
     rng = random.Random(2026)
     current = now()
-    for username, display, role, town, categories in ACCOUNTS:
-        Account(username, display_name=display, role=role, town=town, categories=categories,
+    for username, display, role, town, categories, district in accounts():
+        Account(username, display_name=display, role=role, town=town, categories=categories, district=district,
                 wecom_userid=WECOM_USERS.get(username, username),
                 password_hash=security.hash_password(DEMO_PASSWORD), created_at=current, updated_at=current).save()
     admin = Principal(id="admin", role="admin", display_name="系统运维")
     created = 0
     numbers: list[str] = []
     used: set[tuple[str, str]] = set()
-    towns = [t for t in catalog.TOWNS if t != "其他"]
-    for index in range(36):
+    first, *others = geography.districts()
+    towns = [t for t in geography.towns_of(first) if not t.startswith("其他")]
+    # 36 enterprises in the first district; 12 more in each further one (`make run DISTRICTS=南沙区,番禺区`)
+    plan: list[tuple[int, str | None]] = [(i, None) for i in range(36)]
+    plan += [(36 + 12 * n + i, district) for n, district in enumerate(others) for i in range(12)]
+    for index, district in plan:
         code = list(NAMES)[index % len(NAMES)]
-        town = "南沙街" if index < 8 else rng.choice(towns)
+        if district is None:
+            town = "南沙街" if index < 8 and geography.is_town("南沙街") else rng.choice(towns)
+        else:
+            town = rng.choice([t for t in geography.towns_of(district) if not t.startswith("其他")])
         name = rng.choice(NAMES[code]).format(p=rng.choice(PLACES))
         if (town, name) in used:
             name = f"{name}（{index}号）"
@@ -85,7 +102,8 @@ def seed(*, with_feeds: bool = True) -> dict:
         values = parse_enterprise({
             "category": code, "name": name, "town": town, "grid": f"{town[:2]}第{rng.randint(1, 12)}网格",
             "head_name": rng.choice(SURNAMES) + rng.choice(GIVEN), "head_phone": phone,
-            "address": f"广州市南沙区{town}{rng.choice(ROADS)}{rng.randint(1, 300)}号", "extra": extra})
+            "address": f"广州市{geography.district_of(town)}{town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
+            "extra": extra})
         ent = enterprises.build(admin, values)
         enterprises.insert(ent)
         created += 1
@@ -94,7 +112,7 @@ def seed(*, with_feeds: bool = True) -> dict:
     if with_feeds:
         feeds.drop("nat", "演示-核酸检测.csv", _nat_feed(rng, numbers))
         feeds.drop("vaccine", "演示-疫苗接种.xlsx", _vaccine_feed(rng, numbers))
-    return {"accounts": len(ACCOUNTS), "enterprises": created, "staff": len(numbers)}
+    return {"accounts": len(accounts()), "enterprises": created, "staff": len(numbers)}
 
 
 def _seed_staff(rng: random.Random, ent, *, count: int) -> list[str]:
@@ -111,7 +129,7 @@ def _seed_staff(rng: random.Random, ent, *, count: int) -> list[str]:
                              phone=f"1{rng.choice('35789')}{rng.randrange(10**9):09d}",
                              id_number=number,
                              residence_type=rng.choice(catalog.RESIDENCE_TYPES[:4]),
-                             address=f"广州市南沙区{ent.town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
+                             address=f"广州市{geography.district_of(ent.town)}{ent.town}{rng.choice(ROADS)}{rng.randint(1, 300)}号",
                              extra={"project_name": plain(ent.extra).get("project_name", "")} if ent.category == "construction" else {})
             stamp = now() - timedelta(days=20, minutes=count - n)  # registered weeks ago: judged by the whole rule
             person = Staff(ent.enterprise_id, staff.person_key(values.id_number), created_at=stamp)

@@ -67,8 +67,11 @@ class System:
         elif not self.stack.is_empty():
             from chalicelib.services.search import index as search_index
 
+            from chalicelib.services.registry import reach
+
             if search_index.is_empty():  # kept from before the search index: its people found by name at once
                 search_index.backfill()
+            reach.backfill()  # kept from before districts as data, or DISTRICTS changed: each record's district
         self._wecom = WeComStandIn()
         os.environ["WECOM_BASE_URL"] = self._wecom.start(self.wecom_port)  # before the children copy the environment
         os.environ.setdefault("CONSOLE_URL", f"{self.base_url}/#/alerts/runs")  # where a 粤政易 card opens

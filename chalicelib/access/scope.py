@@ -2,19 +2,21 @@
 "may this caller read / change this …" question and names the partitions a list reads. Services ask it;
 no service or route switches on roles itself.
 
-    运维 (admin)       the whole district; changes everything
-    专班 (taskforce)   the whole district; changes nothing
-    委办局 (bureau)    the sentinel categories it supervises, in every town
-    镇街 (town)        its own town, every category
+    运维 (admin)       every served district (rules/geography.py); changes everything
+    专班 (taskforce)   its district (a 区专班), or every district when it has none (a 市专班); changes nothing
+    委办局 (bureau)    the sentinel categories it supervises, in every town of its district (a 区局), or of
+                       every district when it has none (a 市局)
+    镇街 (town)        its own town, every category (its district is the town's)
     企业负责人 (head)  the enterprises whose 负责人电话 is their phone
 
-Pure: no AWS, no storage; the services turn partitions into queries.
+A deployment that serves one district (the default) has nothing to choose: every official's district is
+that one. Pure: no AWS, no storage; the services turn partitions into queries.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 
 DISTRICT_READERS = ("admin", "taskforce")
 ALL_CATEGORIES = "all"  # the statistics of every category at once: DISTRICT_READERS only
@@ -27,6 +29,7 @@ class Scope:
     town: str | None = None
     categories: frozenset[str] = frozenset()
     wecom_user: str | None = None  # the account's 粤政易 userid: the messages sent to it are the caller's
+    district: str | None = None  # a 区 official's district (a town's is its town's); None: every district
 
     # --- who the caller is ------------------------------------------------------------------------
     def is_subject(self, *, role: str, subject: str) -> bool:
@@ -36,7 +39,19 @@ class Scope:
 
     @property
     def district_wide(self) -> bool:
+        """Every category of the caller's area (运维, 专班): the statistics' 全部类别, every push message."""
         return self.role in DISTRICT_READERS
+
+    @property
+    def area(self) -> str | None:
+        """The one district the caller is bound to, or None for every served district."""
+        if self.role == "town":
+            return geography.district_of(self.town or "")
+        return self.district if self.role in ("taskforce", "bureau") else None
+
+    def in_area(self, town: str) -> bool:
+        area = self.area
+        return area is None or geography.district_of(town) == area
 
     @property
     def operates(self) -> bool:
@@ -46,9 +61,9 @@ class Scope:
     # --- enterprises and the people in them ---------------------------------------------------------
     def reads(self, *, category: str, town: str, head_phone: str) -> bool:
         if self.district_wide:
-            return True
+            return self.in_area(town)
         if self.role == "bureau":
-            return category in self.categories
+            return category in self.categories and self.in_area(town)
         if self.role == "town":
             return town == self.town
         if self.role == "head":
@@ -60,7 +75,7 @@ class Scope:
         if self.role == "admin":
             return True
         if self.role == "bureau":
-            return category in self.categories
+            return category in self.categories and self.in_area(town)
         if self.role == "town":
             return town == self.town
         return False
@@ -70,6 +85,8 @@ class Scope:
         if self.writes(category=category, town=town):
             return None
         if self.role == "bureau":
+            if category in self.categories:
+                return f"只能登记{self.area}的企业"
             return "该主体类型不在您单位的管理范围内"
         if self.role == "town":
             return f"只能登记{self.town}的企业"
@@ -84,7 +101,17 @@ class Scope:
     def visible_towns(self) -> list[str]:
         if self.role == "town":
             return [self.town] if self.town else []
-        return list(catalog.TOWNS) if self.role in ("admin", "taskforce", "bureau") else []
+        if self.role not in ("admin", "taskforce", "bureau"):
+            return []
+        area = self.area
+        return list(geography.towns_of(area) if area else geography.towns())
+
+    def visible_districts(self) -> list[str]:
+        """The districts the caller's lists cover (a 镇街: its town's)."""
+        if self.role not in ("admin", "taskforce", "bureau", "town"):
+            return []
+        area = self.area
+        return [area] if area else list(geography.districts())
 
     def ledger_partitions(self, category: str, town: str = "") -> list[tuple[str, str]] | None:
         """(category, town) pairs of the ledger's by-scope index this caller reads for one category,
@@ -92,6 +119,18 @@ class Scope:
         if catalog.category(category) is None or category not in {c.code for c in self.visible_categories()}:
             return None
         return [(category, t) for t in self.visible_towns() if not town or t == town]
+
+    def ledger_reads(self, category: str, town: str = "") -> tuple[str, list[str]] | None:
+        """What a ledger page without a search reads for one category: ("town", towns) — the by-scope
+        partitions of one town — or ("district", districts) — the by-reach partition of each district the
+        caller covers (one for a district official, a bureau or a one-district deployment). Either way
+        the number of partitions does not grow as towns are added; None if the category is not theirs."""
+        pairs = self.ledger_partitions(category, town)
+        if pairs is None:
+            return None
+        if town or self.role == "town":
+            return "town", [t for _, t in pairs]
+        return "district", self.visible_districts()
 
     def sees_category(self, category: str) -> bool:
         return category in {c.code for c in self.visible_categories()}
@@ -105,12 +144,16 @@ class Scope:
         return self.role in ("admin", "taskforce", "bureau", "town") and self.reads(
             category=category, town=town, head_phone="")
 
-    def sees_push(self, category: str | None, user_id: str | None = None) -> bool:
+    def sees_push(self, category: str | None, user_id: str | None = None, town: str | None = None) -> bool:
         """A message of the 09:00 push (推送记录): 运维 and 专班 all; a bureau its categories' lists; every
-        official the messages sent to their own 粤政易 account (a 镇街 too)."""
-        if self.district_wide or (self.role == "bureau" and category in self.categories):
+        official the messages sent to their own 粤政易 account (a 镇街 too). A district official (区专班,
+        区局) sees, of the others, only the lists of its district's towns: a category's whole list names
+        every district's people."""
+        if self.role in ("bureau", "town", "taskforce") and bool(self.wecom_user) and user_id == self.wecom_user:
             return True
-        return self.role in ("bureau", "town") and bool(self.wecom_user) and user_id == self.wecom_user
+        if not (self.district_wide or (self.role == "bureau" and category in self.categories)):
+            return False
+        return self.area is None or (bool(town) and self.in_area(town))
 
     def configures_recipients(self) -> bool:
         """Who picks and tests 粤政易 recipients: 运维, and a bureau for its categories (Scope.configures)."""
@@ -132,18 +175,25 @@ class Scope:
             return "head", [self.subject]
         if self.role == "town":
             return "town", [self.town] if self.town and (not town or town == self.town) else []
-        if self.role == "bureau":
-            return "category", [c for c in sorted(self.categories) if not category or c == category]
-        if category and not town:
-            return "category", [category]
-        return "town", [town] if town else list(catalog.TOWNS)
+        if town and town not in self.visible_towns():
+            return "town", []
+        if town and self.role != "bureau":  # one town, every category: its partition
+            return "town", [town]
+        # a category's partition (a bureau's with a town: filtered by the town after), of the district
+        # for a district official (by-reach), else of every district: never one per town
+        codes = [c.code for c in self.visible_categories() if not category or c.code == category]
+        area = self.area
+        if area:
+            return "reach", [geography.reach_key(area, c) for c in codes]
+        return "category", codes
 
     def label(self) -> str:
         """The caller's scope in words, for the audit log."""
         if self.role == "town":
             return self.town or ""
         if self.role == "bureau":
-            return "、".join(c.name for c in self.visible_categories())
+            names = "、".join(c.name for c in self.visible_categories())
+            return f"{self.area} {names}" if self.area else names
         if self.role == "head":
             return "本人负责的企业"
-        return "全区"
+        return self.area or geography.current().area

@@ -204,6 +204,8 @@ def user_body(principal: Principal) -> dict:
     body = {"id": principal.id, "role": principal.role, "role_label": principal.role_label,
             "display_name": principal.display_name, "town": principal.town or "",
             "categories": principal.categories}
+    if principal.role != "head":  # what the pages offer to pick: the caller's district and its towns
+        body |= {"district": principal.scope.area or "", "towns": principal.scope.visible_towns()}
     if principal.role == "head":
         # a head has no account: their name and enterprises are what the enterprises they head say
         owned = enterprises_of_head(principal.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.common import route
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 
 bp = Blueprint(__name__)
 
@@ -12,7 +12,9 @@ bp = Blueprint(__name__)
 @route(bp, "GET", "/api/lists")
 def lists(principal):
     return {
-        "towns": list(catalog.TOWNS),
+        "towns": list(geography.towns()),
+        "districts": [{"name": d, "towns": list(geography.towns_of(d))} for d in geography.districts()],
+        "area": geography.current().area,
         "categories": [{
             "code": c.code, "name": c.name, "department": c.department, "rule": c.rule,
             "enterprise_fields": [{"key": f.key, "label": f.label, "required": f.required} for f in c.enterprise_fields],

@@ -37,6 +37,7 @@ class Account(Model):
     display_name = UnicodeAttribute()
     role = UnicodeAttribute()
     town = UnicodeAttribute(null=True)
+    district = UnicodeAttribute(null=True)  # a 区 official's (委办局, 专班) district; none: every district served
     categories = ListAttribute(of=UnicodeAttribute, default=list)
     wecom_userid = UnicodeAttribute(null=True)  # 粤政易 account: a recipient to pick, and whose messages it sees
     password_hash = UnicodeAttribute()
@@ -137,6 +138,18 @@ class EnterprisesByCategory(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class EnterprisesByReach(GlobalSecondaryIndex):
+    """One sentinel category's enterprises in one district ("南沙区#express"), newest first: what a 区
+    official lists, in one partition however many towns the district has (rules/geography.py)."""
+
+    class Meta:
+        index_name = "by-reach"
+        projection = AllProjection()
+
+    reach = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class EnterprisesByHead(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-head-phone"
@@ -163,6 +176,7 @@ class Enterprise(Model):
     address = UnicodeAttribute()
     extra = MapAttribute(default=dict)
     staff_count = NumberAttribute(default=0)  # kept by staff writes, shown in lists
+    reach = UnicodeAttribute(null=True)  # geography.reach_of(town, category): the by-reach partition
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -170,6 +184,7 @@ class Enterprise(Model):
 
     by_town = EnterprisesByTown()
     by_category = EnterprisesByCategory()
+    by_reach = EnterprisesByReach()
     by_head = EnterprisesByHead()
 
 
@@ -192,6 +207,19 @@ class StaffByScope(GlobalSecondaryIndex):
         projection = AllProjection()
 
     scope = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class StaffByReach(GlobalSecondaryIndex):
+    """The ledger of one category in one district ("南沙区#express"), newest first, keys only: a page
+    reads one partition per district the caller covers — never one per town, so a page costs the same
+    at 10 towns as at 170 (services/views/ledger.py)."""
+
+    class Meta:
+        index_name = "by-reach"
+        projection = KeysOnlyProjection()
+
+    reach = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -227,12 +255,14 @@ class Staff(Model):
     town = UnicodeAttribute()
     category = UnicodeAttribute()
     scope = UnicodeAttribute()  # f"{category}#{town}" of the enterprise, for the ledger index
+    reach = UnicodeAttribute(null=True)  # f"{district}#{category}" of the enterprise (geography.reach_of)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     moved_from = UnicodeAttribute(null=True)  # the key a person-key rotation moved it from (services/health/rekey.py)
 
     by_person = StaffByPerson()
     by_scope = StaffByScope()
+    by_reach = StaffByReach()
     by_enterprise = StaffByEnterprise()
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.rules import catalog
+from chalicelib.rules import geography
 from tests.functional.importing import deliver, workbook
 from tests.functional.test_staff import HEAD, OTHER_HEAD, id_number, person
 from tests.functional.test_staff_import import HEADER as IMPORT_HEADER, row, run_import, upload
@@ -198,7 +198,7 @@ def dynamodb_calls():
 
 
 def test_a_search_page_costs_the_same_requests_for_one_town_as_for_ten(api, login, head_login, make_enterprise):
-    towns = list(catalog.TOWNS)
+    towns = list(geography.towns())
     ents = [make_enterprise(name=f"测试物流{n}", town=town, category="express", head_phone=HEAD)
             for n, town in enumerate(towns)]
     token = head_login(HEAD)

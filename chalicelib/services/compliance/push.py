@@ -24,7 +24,7 @@ import json
 import logging
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.integrations import storage, wecom
 from chalicelib.rules.clock import now

@@ -26,7 +26,7 @@ def pushes(principal: Principal, day: str) -> dict:
     require(principal, PUSH_READERS)
     day = day_text(day)
     everything = outbox.items_of(day)
-    items = [i for i in everything if principal.scope.sees_push(i.category, i.user_id)]
+    items = [i for i in everything if principal.scope.sees_push(i.category, i.user_id, i.town)]
     for item in items:
         if item.status == "running":  # a sender that died: shown as what it is (结果未知, or 待发送 again)
             push.settle(item)
@@ -46,11 +46,11 @@ def pushes(principal: Principal, day: str) -> dict:
 
 def changed_chains(day: str, items: list[PushItem]) -> dict[str, tuple[str | None, str | None]]:
     """Chains whose newest item was (or may have been) delivered with a list the run no longer says:
-    chain → (category, user id)."""
+    chain → (category, user id, town)."""
     if not items:
         return {}
     specs = versions.expected(versions.run_parts(day, night.header(day)), versions.configured())
-    return {chain: (item.category, item.user_id) for chain, item in versions.latest_by_chain(items).items()
+    return {chain: (item.category, item.user_id, item.town) for chain, item in versions.latest_by_chain(items).items()
             if versions.outdated(item, specs)}
 
 
@@ -75,7 +75,7 @@ def _item(principal: Principal, day: str, body_or_params: dict) -> PushItem:
     if not isinstance(name, str) or not name or name == outbox.PASS or len(name) > 300:
         raise ValidationError("请指定推送记录", fields={"item": "请指定推送记录"})
     item = push.get_item(day_text(day), name)
-    if item is None or not principal.scope.sees_push(item.category, item.user_id):
+    if item is None or not principal.scope.sees_push(item.category, item.user_id, item.town):
         raise NotFoundError("推送记录不存在")
     return item
 

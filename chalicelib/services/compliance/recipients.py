@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from chalicelib.access.policy import ADMIN, CONFIGURERS, require
 from chalicelib.errors import RateLimitedError, StaleError, ValidationError
 from chalicelib.integrations import wecom
-from chalicelib.rules import catalog
+from chalicelib.rules import geography
 from chalicelib.rules.catalog import ROLE_LABELS
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.text import TextError, clean
@@ -60,7 +60,7 @@ def parse(body: dict, *, towns: bool = True) -> tuple[list[Recipient], int]:
             problem = "不能为空" if not name else "不能超过20个字"
             raise ValidationError(f"{where}的姓名{problem}", fields={f"recipients[{n}].name": problem})
         town = (item.get("town") or "") if towns else ""
-        if not isinstance(town, str) or (town and town not in catalog.TOWNS):
+        if not isinstance(town, str) or (town and not geography.is_town(town)):
             raise ValidationError(f"{where}的限定镇街不正确", fields={f"recipients[{n}].town": "请选择镇街"})
         out.append(Recipient(user_id=user_id, name=name, town=town))
     return out, version

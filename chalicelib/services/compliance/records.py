@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from chalicelib.access.policy import ADMIN, OFFICIALS, require
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from chalicelib.rules import catalog, testing
+from chalicelib.rules import catalog, geography, testing
 from chalicelib.rules.clock import iso, local_day, now
 from chalicelib.rules.masking import mask_phone
 from chalicelib.services.compliance import lists, night, outbox, overnight, versions
@@ -57,7 +57,7 @@ def _run_public(run: ComplianceRun) -> dict:
 def _scoped(principal: Principal, run: ComplianceRun, mine: list[ComplianceRun]) -> dict:
     """The run in the caller's own numbers: a town its town's parts, a bureau its categories'."""
     body = _run_public(run)
-    if principal.scope.district_wide:
+    if principal.scope.district_wide and principal.scope.area is None:
         return body
     people, short = sum(int(p.people or 0) for p in mine), sum(int(p.shortfalls or 0) for p in mine)
     body |= {"people": people, "shortfalls": short, "parts": len(mine),
@@ -128,7 +128,7 @@ def _selected(principal: Principal, day: str, category: str, town: str) -> list[
     run = _header(principal, day)
     if catalog.category(category) is None or not principal.scope.sees_category(category):
         raise NotFoundError("该哨点类别不存在或不在您的管理范围内", fields={"category": "请选择类别"})
-    if town and town not in catalog.TOWNS:
+    if town and not geography.is_town(town):
         raise ValidationError("镇街不正确", fields={"town": "请选择镇街"})
     return [p for p in _parts(principal, run) if p.category == category and (not town or p.town == town)]
 
@@ -139,11 +139,13 @@ def _rows(parts: list[ComplianceRun]) -> list[dict]:
 
 
 def where(principal: Principal, town: str) -> str:
-    """The towns a list covers, in words: the chosen town, else the caller's own (a 镇街), else 全区."""
+    """The towns a list covers, in words: the chosen town, else the caller's own (a 镇街), else the
+    caller's district (a 区 official), else 全区 (全市 when the deployment serves several districts)."""
     if town:
         return town
-    towns = principal.scope.visible_towns()
-    return towns[0] if len(towns) == 1 and not principal.scope.district_wide else "全区"
+    if principal.scope.role == "town":
+        return principal.scope.town or ""
+    return principal.scope.area or geography.current().area
 
 
 def people(principal: Principal, day: str, *, category: str, town: str, page: int, page_size: int) -> dict:

@@ -7,7 +7,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.access.policy import ADMIN, OFFICIALS, PUSH_READERS, require
 from chalicelib.errors import ForbiddenError, NotFoundError, StaleError, ValidationError
-from chalicelib.rules import catalog, testing
+from chalicelib.rules import catalog, geography, testing
 from chalicelib.rules.clock import iso, now
 from chalicelib.services.compliance import recipients
 from chalicelib.services.identity import audit
@@ -53,7 +53,7 @@ def public(principal: Principal, found: catalog.Category, setting: AlertSetting 
     rule = rule_of(found.code, setting)
     chosen = setting.recipients if setting else []
     covered = {r.town for r in chosen}
-    uncovered = [] if "" in covered else [t for t in catalog.TOWNS if t not in covered]
+    uncovered = [] if "" in covered else [t for t in geography.towns() if t not in covered]
     return {"category": found.code, "category_name": found.name, "department": found.department,
             "rule": rule.code, "rule_name": rule.name,
             "rules": [{"code": r.code, "name": r.name, "days": r.days, "tests": r.tests} for r in testing.RULES],

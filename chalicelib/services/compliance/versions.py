@@ -20,7 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.services.compliance import settings as alert_settings
 from chalicelib.store.compliance import HEADER, ComplianceRun
 from chalicelib.store.models import AlertSetting
@@ -129,7 +129,7 @@ def summary_lines(parts: list[ComplianceRun], settings_by_code: dict, unrouted: 
 
 
 def town_order(town: str) -> int:
-    return catalog.TOWNS.index(town) if town in catalog.TOWNS else len(catalog.TOWNS)
+    return geography.order(town)
 
 
 def latest_by_chain(items) -> dict[str, object]:

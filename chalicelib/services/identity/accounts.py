@@ -7,7 +7,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.integrations import wecom
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.rules.catalog import ROLE_LABELS, STAFF_ROLES
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.passwords import password_problem
@@ -29,6 +29,7 @@ def public(account: Account) -> dict:
         "role": account.role,
         "role_label": ROLE_LABELS[account.role],
         "town": account.town or "",
+        "district": account.district or "",
         "categories": list(account.categories or []),
         "wecom_userid": account.wecom_userid or "",
         "disabled": bool(account.disabled),
@@ -52,12 +53,13 @@ def create(principal: Principal, data: dict) -> Account:
     problem = password_problem(password)
     if problem:
         problems["password"] = problem
-    role, display_name, town, categories = _role_fields(data, problems)
+    role, display_name, town, categories, district = _role_fields(data, problems)
     wecom_user = _wecom_user(data, problems, before=None)
     if problems:
         raise _invalid(problems)
     current = now()
     account = Account(username, display_name=display_name, role=role, town=town, categories=categories,
+                      district=district,
                       wecom_userid=wecom_user, password_hash=security.hash_password(password), created_at=current, updated_at=current)
     try:
         account.save(condition=Account.username.does_not_exist())
@@ -72,7 +74,7 @@ def update(principal: Principal, username: str, data: dict) -> Account:
     require(principal, ADMIN)
     account = _load(username)
     problems: dict[str, str] = {}
-    role, display_name, town, categories = _role_fields(data, problems)
+    role, display_name, town, categories, district = _role_fields(data, problems)
     wecom_user = _wecom_user(data, problems, before=account.wecom_userid)
     if problems:
         raise _invalid(problems)
@@ -81,6 +83,7 @@ def update(principal: Principal, username: str, data: dict) -> Account:
     account.update(actions=[Account.role.set(role), Account.display_name.set(display_name),
                             Account.town.set(town) if town else Account.town.remove(),
                             Account.categories.set(categories), Account.updated_at.set(now()),
+                            Account.district.set(district) if district else Account.district.remove(),
                             Account.wecom_userid.set(wecom_user) if wecom_user else Account.wecom_userid.remove()])
     return account
 
@@ -118,7 +121,7 @@ def _role_fields(data: dict, problems: dict[str, str]):
     raw_categories = data.get("categories") or []
     categories = [c for c in raw_categories if isinstance(c, str)] if isinstance(raw_categories, list) else []
     if role == "town":
-        if town not in catalog.TOWNS:
+        if not geography.is_town(town or ""):
             problems["town"] = "镇街账号须选择所属镇街"
     else:
         town = None
@@ -127,7 +130,14 @@ def _role_fields(data: dict, problems: dict[str, str]):
             problems["categories"] = "委办局账号须选择主管的主体类型"
     else:
         categories = []
-    return role, display_name, town, categories
+    # a 区 official (委办局, 专班) of one district, or of every district served when none is chosen; a
+    # deployment of one district has nothing to choose (rules/geography.py)
+    district = _text(data, "district", problems) or None
+    if role not in ("bureau", "taskforce") or geography.current().single:
+        district = None
+    elif district is not None and not geography.is_district(district):
+        problems["district"] = "请选择所属区"
+    return role, display_name, town, categories, district
 
 
 def _wecom_user(data: dict, problems: dict[str, str], *, before: str | None) -> str | None:
@@ -155,7 +165,7 @@ def _text(data: dict, key: str, problems: dict[str, str]) -> str:
 
 def _invalid(problems: dict[str, str]) -> ValidationError:
     labels = {"username": "用户名", "password": "密码", "role": "角色", "display_name": "名称",
-              "town": "所属镇街", "categories": "主管类别", "wecom_userid": "粤政易账号"}
+              "town": "所属镇街", "district": "所属区", "categories": "主管类别", "wecom_userid": "粤政易账号"}
     return ValidationError("；".join(f"{labels[k]}：{v}" for k, v in problems.items()), fields=problems)
 
 

@@ -78,6 +78,7 @@ class Principal:
     display_name: str
     town: str | None = None
     categories: list[str] = field(default_factory=list)
+    district: str | None = None  # a 区 official's district (access/scope.py)
     wecom_user: str | None = None  # the account's 粤政易 userid (账号管理)
     token_hash: str = ""
 
@@ -88,7 +89,7 @@ class Principal:
     @cached_property
     def scope(self) -> Scope:
         """What this caller reaches (access/scope.py), built once per request."""
-        return Scope(self.role, self.id, self.town, frozenset(self.categories), self.wecom_user)
+        return Scope(self.role, self.id, self.town, frozenset(self.categories), self.wecom_user, self.district)
 
     def is_subject(self, *, role: str, subject: str) -> bool:
         return self.scope.is_subject(role=role, subject=subject)
@@ -335,7 +336,8 @@ def _open_session(subject: str, role: str, epoch: int, principal: Principal) -> 
 
 def _staff_principal(account: Account) -> Principal:
     return Principal(id=account.username, role=account.role, display_name=account.display_name,
-                     town=account.town, categories=list(account.categories or []), wecom_user=account.wecom_userid)
+                     town=account.town, categories=list(account.categories or []), wecom_user=account.wecom_userid,
+                     district=account.district)
 
 
 def _head_principal(phone: str) -> Principal:

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticValidationError, field_validator
 
 from chalicelib.errors import ValidationError
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.rules.phone import normalize_mobile
 from chalicelib.rules.text import clean, fold
 from chalicelib.services.common import form_errors
@@ -52,8 +52,8 @@ class EnterpriseIn(BaseModel):
     @field_validator("town")
     @classmethod
     def _known_town(cls, value: str) -> str:
-        if fold(value) not in catalog.TOWNS:
-            raise ValueError("不是南沙区的镇街")
+        if not geography.is_town(fold(value)):
+            raise ValueError(f"不是{'、'.join(geography.districts())}的镇街")
         return fold(value)
 
     @field_validator("head_phone")

@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import ConflictError, ForbiddenError, HasStaffError, NotFoundError, StaleError, ValidationError
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.rules.clock import iso, now
 from chalicelib.rules.masking import mask_phone
 from chalicelib.rules.text import fold, name_key
@@ -179,6 +179,7 @@ def moved(ent: Enterprise, old_scope: tuple[str, str], old_head: str) -> None:
             for person in Staff.query(ent.enterprise_id):
                 if person.scope != target:
                     person.town, person.category, person.scope = ent.town, ent.category, target
+                    person.reach = geography.reach_of(ent.town, ent.category)
                     batch.save(person)
     search_index.enterprise(ent)
 
@@ -198,15 +199,19 @@ def list_page(principal: Principal, filters: Filters, *, page: int, page_size: i
     return items[start:start + page_size], len(items)
 
 
+# the enterprise index behind each kind of Scope.enterprise_partitions
+INDEXES = {"town": Enterprise.by_town, "category": Enterprise.by_category, "reach": Enterprise.by_reach}
+
+
 def _index_plan(principal: Principal, filters: Filters):
     """(index, partitions) that hold exactly the caller's list when nothing but one key filters it."""
     require(principal, READERS)
     if filters.q:
         return None
     kind, keys = principal.scope.enterprise_partitions(category=filters.category, town=filters.town)
-    if kind == "head" or (kind == "town" and filters.category) or (kind == "category" and filters.town):
+    if kind == "head" or (kind == "town" and filters.category) or (kind != "town" and filters.town):
         return None  # the index alone does not hold exactly the list: read the scope and filter
-    return (Enterprise.by_town if kind == "town" else Enterprise.by_category), keys
+    return INDEXES[kind], keys
 
 
 def list_all(principal: Principal, filters: Filters) -> list[Enterprise]:
@@ -266,6 +271,7 @@ def assign(ent: Enterprise, values: EnterpriseIn) -> None:
     ent.name = values.name
     ent.name_key = name_key(values.name)
     ent.town = values.town
+    ent.reach = geography.reach_of(values.town, values.category)
     ent.grid = values.grid or None
     ent.head_name = values.head_name
     ent.head_phone = values.head_phone
@@ -306,9 +312,8 @@ def _scoped(principal: Principal, filters: Filters) -> Iterator[Enterprise]:
     if kind == "head":
         yield from enterprises_of_head(keys[0])
         return
-    index = Enterprise.by_town if kind == "town" else Enterprise.by_category
     for key in keys:
-        yield from index.query(key)
+        yield from INDEXES[kind].query(key)
 
 
 def _matches(ent: Enterprise, filters: Filters) -> bool:

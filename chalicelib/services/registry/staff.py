@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.errors import DuplicateError, NotFoundError, StaleError, ValidationError
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.services.identity import audit
@@ -264,6 +264,7 @@ def assign(person: Staff, values: StaffIn, ent: Enterprise, *, stamp) -> None:
     person.town = ent.town
     person.category = ent.category
     person.scope = scope_key(ent.category, ent.town)
+    person.reach = geography.reach_of(ent.town, ent.category)
     person.updated_at = stamp
 
 

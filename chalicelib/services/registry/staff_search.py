@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from chalicelib.errors import ValidationError
-from chalicelib.rules import catalog
+from chalicelib.rules import geography
 from chalicelib.rules import search as rules
 from chalicelib.services.common import keyring, paging
 from chalicelib.services.search import index
@@ -47,7 +47,7 @@ def ledger_page(parts: Sequence[str], q: str, *, page: int, page_size: int) -> P
     category, towns = _category_and_towns(parts)
     ents = enterprise_hits(category, towns, needle.text)
     _refuse_unless_searchable(needle, ents)
-    hits = (index.in_category(needle.term, category, towns, every_town=set(towns) >= set(catalog.TOWNS))
+    hits = (index.in_category(needle.term, category, towns, every_town=set(towns) >= set(geography.towns()))
             if needle.term else index.Hits([], False))
     found = [(at, key) for at, key in hits.found if key[0] not in ents]
     total = len(found) + sum(ents.values())
@@ -115,7 +115,7 @@ def enterprise_hits(category: str, towns: Sequence[str], text: str) -> dict[str,
     if not text:
         return {}
     condition = Enterprise.name_key.contains(text)
-    if not set(towns) >= set(catalog.TOWNS):
+    if not set(towns) >= set(geography.towns()):
         condition &= Enterprise.town.is_in(*towns)
     return {e.enterprise_id: int(e.staff_count or 0) for e in Enterprise.by_category.query(
         category, filter_condition=condition, attributes_to_get=["enterprise_id", "staff_count"])}

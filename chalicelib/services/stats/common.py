@@ -10,7 +10,7 @@ import numpy as np
 from chalicelib.access.policy import OFFICIALS, require
 from chalicelib.access.scope import ALL_CATEGORIES
 from chalicelib.errors import NotFoundError, ValidationError
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.rules.clock import SHANGHAI, iso, local_day, now
 from chalicelib.rules.feeds import KEEP_DAYS
 from chalicelib.services.health import roster
@@ -19,7 +19,6 @@ from chalicelib.services.registry import enterprises, staff
 from chalicelib.store.models import Enterprise
 
 ROLES = OFFICIALS
-TOWN_ORDER = {town: i for i, town in enumerate(catalog.TOWNS)}
 MINUTE = "%Y-%m-%dT%H:%M"
 
 
@@ -49,7 +48,7 @@ def as_of(parts: list[roster.Part], current: datetime) -> str:
 
 
 def towns_of(parts: list[roster.Part]) -> list[str]:
-    return sorted({p.town for p in parts}, key=lambda t: TOWN_ORDER.get(t, len(TOWN_ORDER)))
+    return sorted({p.town for p in parts}, key=geography.order)
 
 
 def rate(part: int, whole: int) -> tuple[str, float]:
@@ -102,7 +101,7 @@ def page_of(selected: list[tuple[roster.Part, np.ndarray]], *, page: int, page_s
     """One page of the people `selected` (per partition, a boolean mask over its people), town by town
     in the district's order, newest registered first; rows as the ledger shows them (masked).
     `extra(part, index) -> dict` adds columns (the samples a person had in the period)."""
-    order = sorted(selected, key=lambda s: (TOWN_ORDER.get(s[0].town, 99), s[0].category))
+    order = sorted(selected, key=lambda s: (geography.order(s[0].town), s[0].category))
     total = int(sum(int(mask.sum()) for _, mask in order))
     skip, wanted, chosen = (page - 1) * page_size, page_size, []
     for part, mask in order:
@@ -130,7 +129,7 @@ def page_of(selected: list[tuple[roster.Part, np.ndarray]], *, page: int, page_s
 
 def enterprise_page(parts: list[roster.Part], town: str, *, page: int, page_size: int) -> tuple[list[dict], int]:
     """主体数量's list: the enterprises of the partitions (a town's, or all), by town, as 企业信息 shows them."""
-    ids = [e for part in sorted(parts, key=lambda p: (TOWN_ORDER.get(p.town, 99), p.category))
+    ids = [e for part in sorted(parts, key=lambda p: (geography.order(p.town), p.category))
            if not town or part.town == town for e in part.enterprises]
     chosen = ids[(page - 1) * page_size: page * page_size]
     found = {e.enterprise_id: e for e in Enterprise.batch_get(chosen)} if chosen else {}

@@ -1,17 +1,18 @@
 """The staff ledger for bureaus and towns (§2.3: 哨点人员 - xx哨点人员), one per sentinel category.
 
-Scope: a bureau reads the categories it supervises (every town), a town its own town (every
-category), admin and task force everything. A page without a search reads the `by-scope` index
-partitions (category#town) of that scope: one for a town, one per town for the others. A search reads
-the search index instead, in the same number of requests for a town as for the whole district
-(registry/staff_search.py).
+Scope: a bureau reads the categories it supervises (every town of its district), a town its own town
+(every category), admin and task force everything (a 区专班 its district). A page without a search reads
+one index partition per district the caller covers — the staff `by-reach` index (district#category, keys
+only), or the `by-scope` partition (category#town) of the one town chosen — so its requests do not grow
+as towns are added (access/scope.py `ledger_reads`). A search reads the search index instead, in the
+same number of requests for a town as for the whole district (registry/staff_search.py).
 """
 from __future__ import annotations
 
 from typing import Iterator
 
 from chalicelib.errors import NotFoundError
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.services.identity import audit
 from chalicelib.services.registry import staff, staff_search
 from chalicelib.services.identity.auth import Principal
@@ -37,6 +38,14 @@ def partitions(principal: Principal, category: str, town: str = "") -> list[str]
     return [scope_key(c, t) for c, t in pairs]
 
 
+def reads(principal: Principal, category: str, town: str) -> tuple[object, list[str]]:
+    """The staff index and its partitions a page without a search reads (Scope.ledger_reads)."""
+    kind, names = principal.scope.ledger_reads(category, town)
+    if kind == "town":
+        return Staff.by_scope, [scope_key(category, t) for t in names]
+    return Staff.by_reach, [geography.reach_key(d, category) for d in names]
+
+
 def list_page(principal: Principal, *, category: str, q: str, town: str, page: int,
               page_size: int) -> tuple[list[dict], int, str | None]:
     """A page of the ledger, and a notice when a search reached its bound."""
@@ -46,8 +55,9 @@ def list_page(principal: Principal, *, category: str, q: str, town: str, page: i
         found = staff_search.ledger_page(parts, q, page=page, page_size=max(1, min(page_size, staff.MAX_PAGE_SIZE)))
         people, total, notice = found.people, found.total, found.notice
     else:
-        keys, total = staff.newest_keys(Staff.by_scope, parts, page=page, page_size=page_size,
-                                        total=_counted(parts))
+        index, keys_of = reads(principal, category, town)
+        keys, total = staff.newest_keys(index, keys_of, page=page, page_size=page_size,
+                                        total=_counted(index, keys_of, category))
         people = staff.fetch(keys)
     enterprises = _enterprises({p.enterprise_id for p in people})
     return list(staff.with_health(people, enterprises, full=False, with_head=True)), total, notice
@@ -121,7 +131,12 @@ def _scope_enterprises(parts: list[str], attributes: list[str]):
                                             attributes_to_get=["enterprise_id", *attributes])
 
 
-def _counted(parts: list[str]) -> int:
+def _counted(index, partitions: list[str], category: str) -> int:
     """The ledger's total from the enterprises' kept staff counts rather than counting staff rows on
-    every page."""
-    return sum(int(e.staff_count or 0) for e in _scope_enterprises(parts, ["staff_count"]))
+    every page: the same partitions of the enterprise table (one small Query each)."""
+    if index is Staff.by_reach:
+        found = (e for part in partitions for e in Enterprise.by_reach.query(
+            part, attributes_to_get=["enterprise_id", "staff_count"]))
+    else:
+        found = _scope_enterprises(partitions, ["staff_count"])
+    return sum(int(e.staff_count or 0) for e in found)
