@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Callable
 
 from chalicelib.rules.clock import local_day, now
 
-from chalicelib.services.registry import enterprise_import, staff_import  # noqa: F401 - register the import processors
-from chalicelib.services.stats import downloads  # noqa: F401 - registers the statistics' exports
-from chalicelib.services.views import ledger  # noqa: F401 - registers the ledger export
-from chalicelib.services.compliance import night, overnight, push, records  # noqa: F401 - records registers its export
+from chalicelib.services.registry import enterprise_import, staff_import
+from chalicelib.services.stats import downloads
+from chalicelib.services.views import ledger
+from chalicelib.services.compliance import night, overnight, push, records
 from chalicelib.services.health import roster
 from chalicelib.integrations.s3_events import s3_records
 from chalicelib.services.feeds import ingest as feeds
@@ -39,17 +40,24 @@ class Work:
     record: Callable[[str], object | None] = lambda key: None  # marks whose work keeps no record: None
 
 
+# What each kind of job runs: a workbook's import by its kind, an export's builder by its kind. Named here,
+# where the worker starts, rather than registered as a side effect of importing the modules.
+IMPORTS: dict[str, imports.Processor] = {enterprise_import.KIND: enterprise_import.process,
+                                         staff_import.KIND: staff_import.process}
+EXPORTS: dict[str, exports.Export] = {e.kind: e for e in (ledger.EXPORT, records.PEOPLE_EXPORT, downloads.NAT_EXPORT,
+                                                         downloads.VACCINE_EXPORT)}
+
 # The one table from an uploads/ prefix to its work (the longest matching prefix wins): a reader follows
 # any queue message to its code from here.
 UPLOADS: dict[str, Work] = {
-    exports.PREFIX: Work(exports.handle_object, exports.record_for),  # a workbook to build for download
+    exports.PREFIX: Work(partial(exports.handle_object, kinds=EXPORTS), exports.record_for),  # a workbook to build for download
     roster.MARKS: Work(roster.handle_object),  # the statistics' read model of a partition, rebuilt
     push.MARKS: Work(push.handle_object),  # a push pass (its items keep their own states)
     night.MARKS: Work(night.handle_object, night.record_for),  # one part of a day's compliance run
     rotation.MARKS: Work(rotation.handle_object),  # one piece of a person-key rotation
     feed_parts.MARKS: Work(feed_parts.handle_object, feed_parts.record_for),  # one byte range of a feed file
     overnight.MARKS: Work(overnight.handle_object, overnight.record_for),  # one segment of the night's matcher
-    imports.PREFIX: Work(imports.handle_object, imports.record_for),  # a workbook to import
+    imports.PREFIX: Work(partial(imports.handle_object, processors=IMPORTS), imports.record_for),  # a workbook to import
 }
 
 

@@ -304,6 +304,8 @@ class ImportJob(Model):
     failure_key = UnicodeAttribute(null=True)
     params = UnicodeAttribute(null=True)  # an export's filters, JSON
     result_key = UnicodeAttribute(null=True)  # an export's workbook under exports/
+    audit_action = UnicodeAttribute(null=True)  # an export: what handing its file out is audited as,
+    audit_scope = UnicodeAttribute(null=True)  # and its 范围 in words, both fixed when it was asked for
     created_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)

@@ -194,13 +194,13 @@ def _fail_every_delivery(api, aws, monkeypatch, token):
     import boto3
 
     import app as application
-    from chalicelib.services.jobs import imports
+    from chalicelib import events
     from tests.functional.test_staff_import import HEADER as STAFF_HEADER, row, upload
 
     def broken(*_):
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(imports._processors, "staff", broken)
+    monkeypatch.setitem(events.IMPORTS, "staff", broken)
     status, job = upload(api, token, workbook([row(1, "甲")], header=STAFF_HEADER))
     assert status == 202
     sqs = boto3.client("sqs")

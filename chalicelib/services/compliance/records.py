@@ -162,7 +162,7 @@ def people(principal: Principal, day: str, *, category: str, town: str, page: in
 def start_people_export(principal: Principal, day: str, params: dict):
     category, town = str(params.get("category") or ""), str(params.get("town") or "")
     _selected(principal, day, category, town)  # refused now if out of scope
-    return exports.start(principal, "alert-list", {"day": day, "category": category, "town": town})
+    return exports.start(principal, PEOPLE_EXPORT, {"day": day, "category": category, "town": town})
 
 
 def _build_people(principal: Principal, params: dict) -> tuple[bytes, int]:
@@ -170,12 +170,13 @@ def _build_people(principal: Principal, params: dict) -> tuple[bytes, int]:
     return lists.list_book(params["category"], params["day"], where(principal, params["town"]), rows), len(rows)
 
 
-exports.register("alert-list", exports.Export(
+PEOPLE_EXPORT = exports.Export(
+    "alert-list",
     filename=lambda principal, params: lists.list_filename(params["category"], params["day"],
                                                            where(principal, params["town"])),
     action="导出未按规定检测人员名单", build=_build_people,
     scope=lambda principal, params: f"{params['day']} {lists.category_name(params['category'])} "
-                                    f"{where(principal, params['town'])}"))
+                                    f"{where(principal, params['town'])}")
 
 
 def start_run(principal: Principal, day: str) -> dict:

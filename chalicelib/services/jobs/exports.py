@@ -10,8 +10,10 @@ its workbook is larger than a Lambda response may be (6 MB), and while it is bui
 one else. The job shares the import jobs' table and life cycle (services/jobs/lifecycle.py), so a
 redelivered event builds it once, a dead worker's job is taken again, and a job never stays 生成中.
 
-Each view registers what its export is (`register`); the builder reads with the requester's scope as it
-is when the job runs.
+Each view declares what its export is (an `Export` with its kind); the view starts it with that
+declaration, and the worker finds the builder by the job's kind in the one table of background work
+(chalicelib/events.py EXPORTS) — nothing is registered by importing a module. The builder reads with the
+requester's scope as it is when the job runs; what the hand-out is audited as is fixed when it is asked for.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ STATUS_LABELS = {"queued": "排队中", "running": "生成中", "done": "已生�
 
 @dataclass(frozen=True)
 class Export:
+    kind: str  # the job's kind, "export:<kind>": how the worker finds `build` (events.EXPORTS)
     # what the browser saves it as: a fixed name, or one made from the request when it is queued, e.g.
     # lambda principal, params: filenames.dated(f"{name}台账", filenames.where(principal.town, params["town"]))
     filename: str | Callable[[Principal, dict], str]
@@ -48,31 +51,26 @@ class Export:
     scope: Callable[[Principal, dict], str]  # the audit log's 范围
 
 
-_kinds: dict[str, Export] = {}
-
-
-def register(kind: str, export: Export) -> None:
-    _kinds[kind] = export
-
-
-def start(principal: Principal, kind: str, params: dict[str, str]) -> ImportJob:
+def start(principal: Principal, export: Export, params: dict[str, str]) -> ImportJob:
     """Queue one export; the caller has checked that `params` are in the principal's scope."""
     job_id = uuid.uuid4().hex
     created = now()
-    named = _kinds[kind].filename
+    named = export.filename
     filename = named(principal, params) if callable(named) else named  # named now: the day it was asked for
-    job = ImportJob(job_id, kind=f"export:{kind}", owner=principal.id, owner_role=principal.role,
+    job = ImportJob(job_id, kind=f"export:{export.kind}", owner=principal.id, owner_role=principal.role,
                     filename=filename, object_key=f"{PREFIX}{job_id}.json",
                     params=json.dumps(params, ensure_ascii=False), created_at=created,
-                    expires_at=created + KEEP_JOBS)
+                    expires_at=created + KEEP_JOBS, audit_action=export.action,
+                    audit_scope=export.scope(principal, params))
     job.save()  # before the object exists, so the event always finds its job
     storage.put(job.object_key, job.params.encode(), content_type="application/json",
                 metadata={"job-id": job_id})
     return job
 
 
-def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
-    """Build the export an S3 event announces. Returns what happened."""
+def handle_object(bucket: str, key: str, *, kinds: dict[str, Export], delivery: int = 1) -> str:
+    """Build the export an S3 event announces, by the builder `kinds` names for its job's kind. Returns
+    what happened."""
     if not key.startswith(PREFIX) or not key.endswith(".json"):
         return f"ignored {key}"
     job_id = key[len(PREFIX):-5]
@@ -82,7 +80,7 @@ def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
         return f"no job for {key}"
     if not jobs.claim(job):
         return f"export {job_id} already {job.status}"
-    kind = _kinds.get(job.kind.removeprefix("export:"))
+    kind = kinds.get(job.kind.removeprefix("export:"))
     with jobs.attempt(job, delivery=delivery):
         try:
             if kind is None:
@@ -122,9 +120,8 @@ def public(principal: Principal, job: ImportJob) -> dict:
            "filename": job.filename, "rows": int(job.total or 0), "message": job.message or "",
            "created_at": iso(job.created_at), "finished_at": iso(job.finished_at), "url": None}
     if job.status == "done" and job.result_key:
-        kind = _kinds[job.kind.removeprefix("export:")]
         params = json.loads(job.params or "{}")
         out["url"] = storage.link(job.result_key, filename=job.filename, seconds=LINK_SECONDS)
-        audit.record(principal, action=kind.action, target=params.get("q") or None,
-                     scope=kind.scope(principal, params), rows=out["rows"])
+        audit.record(principal, action=job.audit_action or "下载导出文件", target=params.get("q") or None,
+                     scope=job.audit_scope or "", rows=out["rows"])
     return out

@@ -65,13 +65,6 @@ class Outcome:
 
 Progress = Callable[[int, int], None]  # (rows in the file, rows handled so far)
 Processor = Callable[[Principal, bytes, Progress], Outcome]
-_processors: dict[str, Processor] = {}
-
-
-def register(kind: str, processor: Processor) -> None:
-    _processors[kind] = processor
-
-
 def start(principal: Principal, *, kind: str, filename: str, size: int) -> tuple[ImportJob, dict]:
     """A job waiting for its file, and the presigned POST that puts the file where its event finds it.
     What can be known before the file exists is checked here (its name, the size it declares); the
@@ -94,8 +87,10 @@ def start(principal: Principal, *, kind: str, filename: str, size: int) -> tuple
     return job, {**form, "expires_at": iso(expires), "max_bytes": MAX_BYTES}
 
 
-def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
-    """Run the import an S3 event announces (`delivery`: SQS's receive count). Returns what happened."""
+def handle_object(bucket: str, key: str, *, processors: dict[str, Processor], delivery: int = 1) -> str:
+    """Run the import an S3 event announces by the processor `processors` names for its kind (the one
+    table of background work, chalicelib/events.py IMPORTS; `delivery`: SQS's receive count). Returns
+    what happened."""
     key = unquote_plus(key)
     parts = key.split("/")
     if len(parts) != 3 or parts[0] != "uploads" or not parts[2].endswith(".xlsx"):
@@ -111,7 +106,7 @@ def handle_object(bucket: str, key: str, *, delivery: int = 1) -> str:
         try:
             principal = principal_for(job.owner, job.owner_role)
             data = _checked_file(bucket, key)
-            outcome = _processors[job.kind](principal, data, _progress_of(job))
+            outcome = processors[job.kind](principal, data, _progress_of(job))
         except DomainError as exc:
             _finish(job, status="failed", message=exc.message)
             return f"job {job_id} failed: {exc.message}"

@@ -113,4 +113,3 @@ def _apply(principal: Principal, key: str, rows, current: Enterprise | None) -> 
     return "created"
 
 
-imports.register(KIND, process)

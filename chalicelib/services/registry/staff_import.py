@@ -199,4 +199,3 @@ def _write_with_retry(chunk: list[Staff], attempts: int = 3) -> list[Staff]:
     return chunk
 
 
-imports.register(KIND, process)

@@ -17,7 +17,7 @@ VACCINE_KEYS = ("category", "town", "measure")
 
 def start_nat(principal: Principal, params: dict):
     nat.selection(principal, **_only(params, NAT_KEYS))  # refused now if out of scope or malformed
-    return exports.start(principal, "stats-nat", _only(params, NAT_KEYS))
+    return exports.start(principal, NAT_EXPORT, _only(params, NAT_KEYS))
 
 
 def start_vaccine(principal: Principal, params: dict):
@@ -26,7 +26,7 @@ def start_vaccine(principal: Principal, params: dict):
         common.parts_for(principal, args["category"], args["town"])
     else:
         vaccine.selection(principal, **args)
-    return exports.start(principal, "stats-vaccine", args)
+    return exports.start(principal, VACCINE_EXPORT, args)
 
 
 def _only(params: dict, keys) -> dict:
@@ -68,8 +68,7 @@ def _filename(labels: dict):
     return name
 
 
-exports.register("stats-nat", exports.Export(filename=_filename(nat.MEASURE_LABELS), action="导出核酸统计人员明细",
-                                             build=_build_nat, scope=_scope(nat.MEASURE_LABELS)))
-exports.register("stats-vaccine", exports.Export(filename=_filename(vaccine.MEASURE_LABELS),
-                                                 action="导出疫苗统计人员明细", build=_build_vaccine,
-                                                 scope=_scope(vaccine.MEASURE_LABELS)))
+NAT_EXPORT = exports.Export("stats-nat", filename=_filename(nat.MEASURE_LABELS), action="导出核酸统计人员明细",
+                            build=_build_nat, scope=_scope(nat.MEASURE_LABELS))
+VACCINE_EXPORT = exports.Export("stats-vaccine", filename=_filename(vaccine.MEASURE_LABELS),
+                                action="导出疫苗统计人员明细", build=_build_vaccine, scope=_scope(vaccine.MEASURE_LABELS))

@@ -94,7 +94,7 @@ def start_export(principal: Principal, *, category: str, q: str, town: str):
     parts = partitions(principal, category, town)
     if q.strip():
         staff_search.check_ledger_query(parts, q)
-    return exports.start(principal, "ledger", {"category": category, "q": q, "town": town})
+    return exports.start(principal, EXPORT, {"category": category, "q": q, "town": town})
 
 
 def _build_export(principal: Principal, params: dict) -> tuple[bytes, int]:
@@ -103,11 +103,12 @@ def _build_export(principal: Principal, params: dict) -> tuple[bytes, int]:
     return staff_book.ledger_export(rows), len(rows)
 
 
-exports.register("ledger", exports.Export(
+EXPORT = exports.Export(
+    "ledger",
     filename=lambda principal, params: filenames.dated(f"{category_name(params.get('category', ''))}台账",
                                                       filenames.where(principal.town, params.get("town", ""))),
     action="导出哨点人员台账", build=_build_export,
-    scope=lambda principal, params: scope_label(principal, params.get("category", ""), params.get("town", ""))))
+    scope=lambda principal, params: scope_label(principal, params.get("category", ""), params.get("town", "")))
 
 
 def category_name(category: str) -> str:
