@@ -16,7 +16,8 @@ Exactly once per day, recipient, list and list version: an outbox item (push-out
 A pass holds the day's lease ("~pass"), so two triggers at once (a retried Lambda, 运维's button while
 the schedule runs) never work the same outbox together; the item claims hold even if they did, and
 WeCom's enable_duplicate_check is the last guard. A list goes out as a textcard then the file; each
-step is recorded, so a retry sends only what has not been sent.
+step is recorded, so a retry sends only what has not been sent. The claim, lease, end and the pass's
+lease are the life cycle every background job shares (services/jobs/lifecycle.py).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.integrations import storage, wecom
 from chalicelib.rules.clock import now
 from chalicelib.services.compliance import night, outbox
+from chalicelib.services.jobs import lifecycle as jobs
 from chalicelib.services.compliance.outbox import PASS, items_of
 from chalicelib.store.compliance import PushItem
 from chalicelib.store.values import condition_failed
@@ -165,15 +167,14 @@ def _if(item: PushItem, actions: list, condition) -> bool:
 
 
 def _claim(item: PushItem) -> bool:
-    return _if(item, [PushItem.status.set("running"), PushItem.lease_until.set(now() + ITEM_LEASE),
-                      PushItem.attempts.add(1)], PushItem.status == "queued")
+    return jobs.claim(item, lease=ITEM_LEASE, retake=False)  # a lapsed sender is settled, never retaken
 
 
 def settle(item: PushItem) -> None:
     """A sender that died: with a request on the wire the outcome is unknown; otherwise it may go again."""
     if item.status != "running" or item.lease_until is None or item.lease_until >= now():
         return
-    expired = (PushItem.status == "running") & (PushItem.lease_until < now())
+    expired = jobs.lapsed(PushItem)
     if item.inflight:
         _if(item, [PushItem.status.set("unknown"), PushItem.lease_until.remove(),
                    PushItem.message.set(f"发送过程中断，消息可能已送达。{UNKNOWN_HINT}")], expired)
@@ -182,24 +183,20 @@ def settle(item: PushItem) -> None:
 
 
 def _finish(item: PushItem, status: str, message: str, *, errcode=None, sent: bool = False) -> None:
-    actions = [PushItem.status.set(status), PushItem.message.set(message), PushItem.finished_at.set(now()),
-               PushItem.lease_until.remove()]
-    actions.append(PushItem.errcode.set(errcode) if errcode is not None else PushItem.errcode.remove())
+    actions = [PushItem.errcode.set(errcode) if errcode is not None else PushItem.errcode.remove()]
     if sent:
         actions.append(PushItem.sent_at.set(now()))
     if status != "unknown":
         actions.append(PushItem.inflight.remove())
-    item.update(actions=actions)
+    jobs.finish(item, status=status, message=message, actions=actions)
 
 
 def _take_pass(day: str) -> bool:
-    current = now()
-    return _if(PushItem(day, PASS), [PushItem.lease_until.set(current + PASS_LEASE), PushItem.kind.set("pass")],
-               PushItem.lease_until.does_not_exist() | (PushItem.lease_until < current))
+    return jobs.hold(PushItem(day, PASS), lease=PASS_LEASE, actions=[PushItem.kind.set("pass")])
 
 
 def _release_pass(day: str) -> None:
-    PushItem(day, PASS).update(actions=[PushItem.lease_until.remove()])
+    jobs.release(PushItem(day, PASS))
 
 
 def get_item(day: str, item: str) -> PushItem | None:

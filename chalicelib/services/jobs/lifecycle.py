@@ -1,6 +1,9 @@
-"""One life cycle for every piece of background work — an import job, a feed file, and (next) a push
-outbox item — so each ends `done` or `failed` with a reason, runs once in effect however often its
-event is delivered, and never stays 导入中 / 处理中 for good.
+"""One life cycle for every piece of background work — an import or export job, a feed file and its
+parts, a night part, a matcher segment, a rotation piece, a push outbox item — so each ends `done` or
+`failed` with a reason, runs once in effect however often its event is delivered, and never stays
+导入中 / 处理中 for good. A push item differs in one edge only: a sender that died with a request on the
+wire is `unknown`, never retaken by itself (`claim(retake=False)`, services/compliance/push.py settle).
+A lease alone — one push pass of a day at a time — is `hold` / `release`.
 
     queued | (none) ──claim──▶ running ──finish──▶ done | failed | quarantined
                                  │ the worker died: lease expires ──claim again (next delivery)──▶ running
@@ -28,23 +31,24 @@ GAVE_UP = "处理失败：系统在 {n} 次尝试后仍未完成，请重新上�
 TIMED_OUT = "处理超时：系统在 {n} 次尝试后仍未完成，请重新上传；如仍失败请联系系统运维人员"
 
 
-def claim(record: Model, *, create: bool = False) -> bool:
+def claim(record: Model, *, create: bool = False, lease: timedelta = LEASE, retake: bool = True) -> bool:
     """Take the work for this delivery. `create`: the record is written by its first claim (a feed
-    file); otherwise it exists as `queued` (an import job). False: another delivery has it, or it ended."""
+    file); otherwise it exists as `queued` (an import job). `retake`: a running record whose lease ran
+    out may be taken again (False: only a queued one). False: another delivery has it, or it ended."""
     cls, current = type(record), now()
     if create:
-        record.status, record.lease_until, record.attempts = "running", current + LEASE, 1
+        record.status, record.lease_until, record.attempts = "running", current + lease, 1
         try:
             record.save(condition=cls._hash_key_attribute().does_not_exist())
             return True
         except PutError as exc:
             if not condition_failed(exc):
                 raise
-        condition = (cls.status == "running") & (cls.lease_until < current)
+        condition = lapsed(cls)
     else:
-        condition = (cls.status == "queued") | ((cls.status == "running") & (cls.lease_until < current))
+        condition = (cls.status == "queued") | lapsed(cls) if retake else cls.status == "queued"
     try:
-        record.update(actions=[cls.status.set("running"), cls.lease_until.set(current + LEASE), cls.attempts.add(1)],
+        record.update(actions=[cls.status.set("running"), cls.lease_until.set(current + lease), cls.attempts.add(1)],
                       condition=condition)
         return True
     except UpdateError as exc:
@@ -52,6 +56,28 @@ def claim(record: Model, *, create: bool = False) -> bool:
             record.refresh(consistent_read=True)
             return False
         raise
+
+
+def lapsed(cls):
+    """The condition "running, and its lease has run out": the worker that held it is gone."""
+    return (cls.status == "running") & (cls.lease_until < now())
+
+
+def hold(record: Model, *, lease: timedelta, actions: list | tuple = ()) -> bool:
+    """A lease alone (no status): taken when nobody holds it or its holder's ran out. False: held."""
+    cls, current = type(record), now()
+    try:
+        record.update(actions=[cls.lease_until.set(current + lease), *actions],
+                      condition=cls.lease_until.does_not_exist() | (cls.lease_until < current))
+        return True
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def release(record: Model) -> None:
+    record.update(actions=[type(record).lease_until.remove()])
 
 
 def finish(record: Model, *, status: str, message: str, actions: list | tuple = (), condition=None) -> None:
