@@ -42,7 +42,7 @@ $(APT_STAMP):
 	touch $(APT_STAMP)
 
 run: $(STAMP) frontend $(DDB_LOCAL)
-	$(PY) -m local.run
+	DISTRICTS="$(DISTRICTS)" $(PY) -m local.run
 
 reset:
 	rm -rf .local/data .local/state .local/state.tmp .local/state.old .local/state.imported
