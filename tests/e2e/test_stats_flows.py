@@ -12,6 +12,7 @@ import urllib.request
 from datetime import datetime, timedelta
 
 import openpyxl
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chalicelib.rules.clock import SHANGHAI, now
 from local.demo import DEMO_PASSWORD
@@ -210,8 +211,7 @@ def _registration_moves_the_statistics_time(page, base, token, before, as_of):
     else:
         raise AssertionError(f"the new enterprise never reached the statistics: {after['total']}")
     assert datetime.fromisoformat(after["as_of"]) > datetime.fromisoformat(before["as_of"]), (before["as_of"], after["as_of"])
-    page.evaluate("window.dispatchEvent(new Event('focus'))")
-    page.wait_for_function("(t) => document.querySelector('[data-test=vaccine-as-of]').innerText !== t", arg=as_of)
+    _focus_until(page, "(t) => document.querySelector('[data-test=vaccine-as-of]').innerText !== t", as_of)
     shown = page.locator("[data-test=vaccine-as-of]").inner_text()
     assert shown == f"统计时间: {datetime.fromisoformat(after['as_of']).astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}", shown
     assert _towns(page, "vaccine-stats-table")[-1][1] == str(after["total"]["enterprises"])
@@ -227,10 +227,24 @@ def _registration_moves_the_statistics_time(page, base, token, before, as_of):
         if current["total"]["enterprises"] == before["total"]["enterprises"]:
             break
         time.sleep(0.3)
-    page.evaluate("window.dispatchEvent(new Event('focus'))")
-    page.wait_for_function("(n) => [...document.querySelectorAll('[data-test=vaccine-stats-table] tbody tr')].pop()"
-                           ".children[1].innerText.trim() === n", arg=str(current["total"]["enterprises"]))
+    _focus_until(page, "(n) => [...document.querySelectorAll('[data-test=vaccine-stats-table] tbody tr')].pop()"
+                       ".children[1].innerText.trim() === n", str(current["total"]["enterprises"]))
     return current
+
+
+def _focus_until(page, condition: str, arg) -> None:
+    """The window comes back into view (a focus event) until the page shows what `condition` waits for.
+    Once is not always enough: each of the API's processes trusts its copy of the statistics for 5 s
+    (ROSTER_FRESH_SECONDS), so the page's look may reach one that has not read the rebuilt file yet."""
+    deadline = time.monotonic() + 30
+    while True:
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        try:
+            page.wait_for_function(condition, arg=arg, timeout=3000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not shown within 30 s ({arg!r}): {page.locator('body').inner_text()[-600:]}")
 
 
 def _fits(page, selector, *, width):

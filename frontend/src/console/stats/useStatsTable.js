@@ -45,14 +45,15 @@ export function useStatsTable(kind, query = () => ({})) {
 
   // The tables come from a read model rebuilt seconds after each write (docs/architecture.md, "Statistics"),
   // and 统计时间 is the time of the newest data they show: look again every half minute while the page is in
-  // view, and at once when it comes back into view, and take the answer when that time moved — so a
+  // view, and at once when it comes back into view, and take the answer when it differs — so a
   // registration elsewhere changes the numbers and their time without a reload. Nothing flickers otherwise.
   async function refresh() {
     if (document.hidden || loading.value || !data.value || outOfScope.value || !category.value) return
     const mine = seq // a load the user asked for meanwhile wins
     try {
       const res = await api.get(`/api/stats/${kind}`, { category: category.value, ...query() }, { silent: true })
-      if (mine === seq && res?.as_of && res.as_of !== data.value?.as_of) data.value = res
+      // taken when anything moved: two rebuilds within one second share 统计时间 (it has seconds only)
+      if (mine === seq && res?.as_of && JSON.stringify(res) !== JSON.stringify(data.value)) data.value = res
     } catch {
       // the next look will tell
     }
