@@ -166,7 +166,10 @@ def _enterprise(name: str, town: str = "南沙街", category: str = "express", h
     from chalicelib.services.registry import enterprises
     from chalicelib.store.models import Enterprise
 
+    from chalicelib.rules import geography
+
     ent = Enterprise(f"bench-{name_key(name)}", category=category, name=name, name_key=name_key(name), town=town,
+                     reach=geography.reach_of(town, category),
                      head_name="陈志强", head_phone=head_phone, address="广州市南沙区进港大道1号", created_by="bench",
                      created_at=now(), updated_at=now())
     enterprises.insert(ent)
@@ -511,5 +514,6 @@ if __name__ == "__main__":
     import bench.uploads  # noqa: F401 - the largest workbook an import allows, through a presigned upload (issue 24)
     import bench.search  # noqa: F401 - search by name or phone: the index against the partition scan (issue 24)
     import bench.city  # noqa: F401 - a city's day in parts: a feed part, a matcher segment, the model (issue 24)
+    import bench.districts  # noqa: F401 - a ledger page's requests at 10 and 170 towns (issue 24)
 
     _main()

@@ -90,9 +90,9 @@ def test_a_district_official_reaches_its_district_and_nothing_else(api, login, m
     assert status == 400 and "所属区" in body["message"], body
 
 
-def _page_cost(api, token, category="express"):
+def _page_cost(api, token, category="express", q=""):
     with dynamodb_calls() as calls:
-        status, body = api.get(f"/api/ledger?category={category}&page_size=20", token=token)
+        status, body = api.get(f"/api/ledger?category={category}&page_size=20&q={q}", token=token)
     assert status == 200, body
     return dict(calls), body["total"]
 
@@ -106,6 +106,7 @@ def test_a_ledger_page_costs_the_same_requests_at_10_towns_as_at_170(api, login,
     # one district of 10 towns: a bureau, 专班 and a town
     district = {name: _page_cost(api, login(name)) for name in ("youzheng", "zhuanban", "nanshajie")}
     assert district["youzheng"][1] == 9 and district["youzheng"][0]["Query"] == 2  # staff, the enterprises' counts
+    search_at_10 = {name: _page_cost(api, login(name), q="志强")[0] for name in ("youzheng", "nanshajie")}
 
     serve_city(tmp_path, monkeypatch)
     _account("ns-youzheng", "bureau", categories=["express"], district="南沙区")
@@ -116,6 +117,10 @@ def test_a_ledger_page_costs_the_same_requests_at_10_towns_as_at_170(api, login,
     at_170 = {"youzheng": _page_cost(api, login("ns-youzheng")), "zhuanban": _page_cost(api, login("ns-zhuanban")),
               "nanshajie": _page_cost(api, login("nanshajie"))}
     assert at_170 == district, (at_170, district)
+    # a search by name: one Query of the search index (and one of the category's enterprises) either way
+    search_at_170 = {"youzheng": _page_cost(api, login("ns-youzheng"), q="志强")[0],
+                     "nanshajie": _page_cost(api, login("nanshajie"), q="志强")[0]}
+    assert search_at_170 == search_at_10 and search_at_10["youzheng"]["Query"] == 2, (search_at_170, search_at_10)
     # the city-wide 运维: one partition per district (11 staff, 11 enterprise Query), not one per town (170)
     calls, total = _page_cost(api, login("admin"))
     assert total == 19 and calls["Query"] == 2 * 11, calls
