@@ -57,11 +57,11 @@ test: $(STAMP) frontend $(APT_STAMP) $(DDB_LOCAL)
 	@# DynamoDB Local's JVM), then the browser tests. Each prints its log when all have ended, and any
 	@# failing fails the target. Tests marked `heavy` (thousands of rows) run on DynamoDB Local only.
 	@mkdir -p .local; rm -f .local/test-*.rc; \
-	( $(PY) -m pytest -q -p no:cacheprovider -m "not heavy" tests/unit tests/functional > .local/test-moto.log 2>&1; \
+	( $(PY) -m pytest -q -p no:cacheprovider --durations=10 -m "not heavy" tests/unit tests/functional > .local/test-moto.log 2>&1; \
 	  echo $$? > .local/test-moto.rc ) & \
-	( SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -p no:cacheprovider -m "not stack and not once" \
+	( SENTINEL_TEST_DYNAMODB=local $(PY) -m pytest -q -p no:cacheprovider --durations=10 -m "not stack and not once" \
 		tests/functional > .local/test-dynamodb-local.log 2>&1; echo $$? > .local/test-dynamodb-local.rc; \
-	  $(PY) -m pytest -q -p no:cacheprovider tests/e2e > .local/test-e2e.log 2>&1; echo $$? > .local/test-e2e.rc ) & \
+	  $(PY) -m pytest -q -p no:cacheprovider --durations=10 tests/e2e > .local/test-e2e.log 2>&1; echo $$? > .local/test-e2e.rc ) & \
 	wait; status=0; \
 	for pass in moto dynamodb-local e2e; do \
 		echo "--- $$pass:"; cat .local/test-$$pass.log; [ "$$(cat .local/test-$$pass.rc 2>/dev/null)" = 0 ] || status=1; \

@@ -188,6 +188,10 @@ def test_running_a_day_again_gives_the_same_run_and_old_marks_do_nothing(api, aw
     before = {p.part: (p.people, p.shortfalls) for p in ComplianceRun.query(district.isoformat())}
     status, body = api.post(f"/api/alerts/runs/{district}/start", token=login("admin"), body={})
     assert status == 202 and body["status"] == "queued"
+    # a second click (or a second 运维) while it is queued: one conditional write decides, no second run
+    status, body = api.post(f"/api/alerts/runs/{district}/start", token=login("admin"), body={})
+    assert status == 409 and body["message"] == "该日检查正在进行，请稍候", body
+    assert night.request(district, by="另一位运维") is None  # even past a check that read the header first
     deliver(aws)  # the request's mark: the matcher, then a new generation and its parts' marks
     deliver(aws)
     again = night.header(district.isoformat())

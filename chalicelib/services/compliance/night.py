@@ -91,15 +91,23 @@ def check_window(day: date, *, current: datetime | None = None) -> None:
 
 # --- starting a run -----------------------------------------------------------------------------------
 
-def request(day: date, *, by: str) -> ComplianceRun:
+def request(day: date, *, by: str) -> ComplianceRun | None:
     """运维's 重新运行检查, as the day's header shows it until the matcher's segments (overnight.py, which
     the caller starts) have run and this run's new generation begins. The lease says "in progress" to a
-    second click meanwhile."""
+    second click meanwhile: the header is written only while no run holds it (one conditional write, so
+    two clicks at once start one run); None when one does."""
     current = now()
     run = header(day.isoformat()) or ComplianceRun(day.isoformat(), HEADER, generation=0)
     run.status, run.lease_until, run.attempts, run.started_by = "queued", current + jobs.LEASE, 0, by
     run.message, run.expires_at = "已排队，等待运行匹配和检查", current + KEEP
-    run.save()
+    free = (ComplianceRun.day.does_not_exist() | ~ComplianceRun.status.is_in("queued", "running")
+            | ComplianceRun.lease_until.does_not_exist() | (ComplianceRun.lease_until < current))
+    try:
+        run.save(condition=free)
+    except PutError as exc:
+        if condition_failed(exc):
+            return None
+        raise
     return run
 
 
