@@ -92,7 +92,9 @@ def seed(*, with_feeds: bool = True) -> dict:
             town = "南沙街" if index < 8 and geography.is_town("南沙街") else rng.choice(towns)
         else:
             town = rng.choice([t for t in geography.towns_of(district) if not t.startswith("其他")])
-        name = rng.choice(NAMES[code]).format(p=rng.choice(PLACES))
+        # a further district's enterprises are named after their town (PLACES are 南沙区's)
+        place = rng.choice(PLACES) if district is None else town.removesuffix("街").removesuffix("镇")
+        name = rng.choice(NAMES[code]).format(p=place)
         if (town, name) in used:
             name = f"{name}（{index}号）"
         used.add((town, name))
