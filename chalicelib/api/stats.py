@@ -26,7 +26,7 @@ def _paging(params: dict) -> dict:
 
 def _filename(principal, table: dict, what: str) -> str:
     """快递物流核酸检测情况（南沙街，2026-12-08）.xlsx: the table's category, the caller's town, today."""
-    return filenames.dated(f"{table['category_name']}{what}", filenames.where(principal.town))
+    return filenames.dated(f"{table['category_name']}{what}", filenames.where(principal.town, "", principal.scope.area))
 
 
 def _nat_args(params: dict) -> dict:

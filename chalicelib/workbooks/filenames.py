@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from chalicelib.rules import geography
 from chalicelib.rules.clock import local_day, now
 
-DISTRICT = "全区"  # the scope of a caller who sees every town (运维, 专班, a bureau) and chose none
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')  # what Windows and browsers refuse in a file name
 
 
@@ -19,6 +19,7 @@ def dated(title: str, *scope: str, day: date | None = None) -> str:
     return _UNSAFE.sub("-", f"{title}（{'，'.join(parts)}）.xlsx")
 
 
-def where(own_town: str | None, chosen_town: str = "") -> str:
-    """The town a list covers: a town account's own, else the town chosen in the filter, else the district."""
-    return own_town or chosen_town or DISTRICT
+def where(own_town: str | None, chosen_town: str = "", area: str | None = "") -> str:
+    """The town a list covers: a town account's own, else the town chosen in the filter, else the caller's
+    district (a 区 official), else everything the stage serves (全区, or 全市 for several districts)."""
+    return own_town or chosen_town or area or geography.current().area

@@ -79,6 +79,9 @@ def test_a_district_official_reaches_its_district_and_nothing_else(api, login, m
         "category": "express", "name": "越界快递", "town": "南沙街", "grid": "", "head_name": "陈志强",
         "head_phone": "13500135000", "address": "南沙区某路1号", "extra": {}})
     assert status == 403 and "只能登记第01区的企业" in body["message"], body
+    # what it downloads is named by its district, not 全市
+    status, job = api.post("/api/ledger/export?category=express", token=bureau, body={})
+    assert status == 202 and job["filename"].startswith("快递物流台账（第01区，"), job
     # the statistics: its district's towns only
     status, body = api.get("/api/stats/nat?category=express", token=bureau)
     assert status == 200, body

@@ -10,7 +10,7 @@ import json
 from functools import lru_cache
 
 from chalicelib.integrations import storage
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.services.compliance.evaluate import PartResult, last_sampled_text
 from chalicelib.store.models import Enterprise, Staff
 from chalicelib.workbooks.writer import write_table
@@ -74,7 +74,7 @@ def list_book(category: str, day: str, where: str, rows: list[dict]) -> bytes:
     table = ((r["enterprise"], r["name"], r["phone"], r["head_name"], r["head_phone"],
               last_sampled_text(r["last_sampled"]), r["town"], r["reason"], r["due"]) for r in rows)
     return write_table(f"{category_name(category)}未按规定检测人员", LIST_HEADERS, table, widths=LIST_WIDTHS,
-                       note=f"{day} 检查（{where or '全区'}），共 {len(rows)} 人")
+                       note=f"{day} 检查（{where or geography.current().area}），共 {len(rows)} 人")
 
 
 def category_name(code: str | None) -> str:
@@ -83,7 +83,7 @@ def category_name(code: str | None) -> str:
 
 
 def list_filename(category: str, day: str, where: str) -> str:
-    return f"{category_name(category)}未按规定检测人员名单（{where + '，' if where and where != '全区' else ''}{day}）.xlsx"
+    return f"{category_name(category)}未按规定检测人员名单（{where + '，' if where and where not in ('全区', '全市') else ''}{day}）.xlsx"
 
 
 def summary_book(day: str, lines: list[dict], *, note: str = "") -> bytes:

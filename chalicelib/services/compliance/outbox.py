@@ -219,7 +219,7 @@ class _Files:
 
     def list_book(self, spec: Spec) -> tuple[tuple[str, str], list]:
         where = spec.where
-        slug = "ops" if spec.towns else (where if where != "全区" else "all")
+        slug = "ops" if spec.towns else (where if getattr(spec.recipient, "town", "") else "all")
         key = f"push/{self.day}/{spec.category}/{slug}/g{self.generation}-{spec.version}.xlsx"
         if key not in self.built:
             rows = [r for p in sorted(spec.parts, key=lambda p: versions.town_order(p.town))

@@ -12,6 +12,7 @@ import json
 
 from chalicelib.access.policy import ADMIN, PUSH_READERS, require
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
+from chalicelib.rules import geography
 from chalicelib.rules.clock import iso
 from chalicelib.services.compliance import lists, night, outbox, push, versions
 from chalicelib.services.compliance.records import day_text
@@ -88,7 +89,7 @@ def start_push(principal: Principal, day: str) -> dict:
     require(principal, ADMIN)
     checked = night.check_day(day).isoformat()
     push.request(checked, by=principal.display_name or principal.id)
-    audit.record(principal, action="运行告警推送", target=checked, scope="全区")
+    audit.record(principal, action="运行告警推送", target=checked, scope=geography.current().area)
     return {"day": checked, "queued": True}
 
 
@@ -100,7 +101,7 @@ def start_corrections(principal: Principal, day: str) -> dict:
     if not changed:
         raise ConflictError("该日推送的名单没有变化，无需更正")
     push.request_corrections(checked, by=principal.display_name or principal.id)
-    audit.record(principal, action="推送更正名单", target=f"{checked}：{len(changed)} 份名单已变化", scope="全区",
+    audit.record(principal, action="推送更正名单", target=f"{checked}：{len(changed)} 份名单已变化", scope=geography.current().area,
                  rows=len(changed))
     return {"day": checked, "queued": True, "changed": len(changed)}
 

@@ -188,7 +188,7 @@ def start_run(principal: Principal, day: str) -> dict:
     if run is None:
         raise ConflictError("该日检查正在进行，请稍候")
     overnight.start(checked, by=by, force=True)  # the matcher's segments, then this run's new generation
-    audit.record(principal, action="运行告警检查", target=checked.isoformat(), scope="全区")
+    audit.record(principal, action="运行告警检查", target=checked.isoformat(), scope=geography.current().area)
     return _run_public(run)
 
 

@@ -57,10 +57,11 @@ class Spec:
 
     @property
     def where(self) -> str:
-        """The towns the list covers, in words: the unrouted towns, the recipient's town, or 全区."""
+        """The towns the list covers, in words: the unrouted towns, the recipient's town, or 全区 (全市
+        when the stage serves several districts)."""
         if self.towns:
             return "、".join(self.towns)
-        return getattr(self.recipient, "town", "") or "全区"
+        return getattr(self.recipient, "town", "") or geography.current().area
 
 
 def run_parts(day: str, run: ComplianceRun | None) -> list[ComplianceRun]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.errors import ValidationError
-from chalicelib.rules import catalog
+from chalicelib.rules import catalog, geography
 from chalicelib.rules.clock import SHANGHAI, iso, now
 from chalicelib.rules.masking import mask_id_number, mask_phone
 from chalicelib.rules.phone import normalize_mobile
@@ -79,7 +79,7 @@ def redact(text: str | None) -> str | None:
 def scope_words(category: str | None = None, town: str | None = None) -> str:
     """快递物流 · 南沙街, never a code such as `express`."""
     named = catalog.category(category) if category else None
-    return " · ".join(p for p in ((named.name if named else category or ""), town or "") if p) or "全区"
+    return " · ".join(p for p in ((named.name if named else category or ""), town or "") if p) or geography.current().area
 
 
 def record(principal=None, *, action: str, target: str | None = None, scope: str | None = None, rows: int = 0,

@@ -227,7 +227,7 @@ def export_filename(principal: Principal, filters: Filters) -> str:
     category = catalog.category(filters.category) if filters.category else None
     if category is None and principal.role == "bureau" and len(principal.categories) == 1:
         category = catalog.category(principal.categories[0])
-    return filenames.dated(f"{category.name if category else ''}企业信息", filenames.where(principal.town, filters.town))
+    return filenames.dated(f"{category.name if category else ''}企业信息", filenames.where(principal.town, filters.town, principal.scope.area))
 
 
 def delete_preview(principal: Principal, ids: list[str]) -> dict:

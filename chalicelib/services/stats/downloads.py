@@ -63,7 +63,7 @@ def _scope(labels: dict):
 def _filename(labels: dict):
     def name(principal: Principal, params: dict) -> str:
         title = f"{common.category_name(params.get('category', ''))}{labels.get(params.get('measure', ''), '')}明细"
-        return filenames.dated(title, filenames.where(principal.town, params.get("town", "")),
+        return filenames.dated(title, filenames.where(principal.town, params.get("town", ""), principal.scope.area),
                                params.get("person_category", ""))
     return name
 

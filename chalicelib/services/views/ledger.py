@@ -106,7 +106,7 @@ def _build_export(principal: Principal, params: dict) -> tuple[bytes, int]:
 EXPORT = exports.Export(
     "ledger",
     filename=lambda principal, params: filenames.dated(f"{category_name(params.get('category', ''))}台账",
-                                                      filenames.where(principal.town, params.get("town", ""))),
+                                                      filenames.where(principal.town, params.get("town", ""), principal.scope.area)),
     action="导出哨点人员台账", build=_build_export,
     scope=lambda principal, params: scope_label(principal, params.get("category", ""), params.get("town", "")))
 
@@ -117,7 +117,7 @@ def category_name(category: str) -> str:
 
 
 def scope_label(principal: Principal, category: str, town: str) -> str:
-    return f"{category_name(category)}哨点人员 {principal.town or town or '全区'}"
+    return f"{category_name(category)}哨点人员 {filenames.where(principal.town, town, principal.scope.area)}"
 
 
 def _enterprises(ids: set[str]) -> dict[str, Enterprise]:
