@@ -92,9 +92,10 @@ def seed(*, with_feeds: bool = True) -> dict:
             town = "南沙街" if index < 8 and geography.is_town("南沙街") else rng.choice(towns)
         else:
             town = rng.choice([t for t in geography.towns_of(district) if not t.startswith("其他")])
-        # a further district's enterprises are named after their town (PLACES are 南沙区's)
-        place = rng.choice(PLACES) if district is None else town.removesuffix("街").removesuffix("镇")
-        name = rng.choice(NAMES[code]).format(p=place)
+        # a further district's enterprises are named after their town (PLACES are 南沙区's); the draws in
+        # this order, so the first district's demo stays as it always was
+        pattern = rng.choice(NAMES[code])
+        name = pattern.format(p=rng.choice(PLACES) if district is None else town.removesuffix("街").removesuffix("镇"))
         if (town, name) in used:
             name = f"{name}（{index}号）"
         used.add((town, name))

@@ -38,7 +38,9 @@ def people(api, district, head_login):
 
 
 def feed_files(api, login, kind="nat"):
-    return api.get(f"/api/feeds?kind={kind}", token=login("admin"))[1]["items"]
+    status, body = api.get(f"/api/feeds?kind={kind}", token=login("admin"))
+    assert status == 200, body
+    return body["items"]
 
 
 def test_gbk_nat_csv_is_matched_and_reported_with_line_numbers(api, aws, login, people):
