@@ -26,6 +26,7 @@ from chalicelib.services.identity import audit
 from chalicelib.services.identity.auth import Principal
 from chalicelib.services.operations import rotation
 from chalicelib.store.operations import KeyRotation
+from infra.commands import use_stage
 
 DEPLOYER = Principal(id="部署", role="admin", display_name="部署（人员密钥轮换）")
 
@@ -90,9 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bucket", help="the stage's files bucket (default: sentinel-<stage>-files-<account>)")
     args = parser.parse_args(argv)
     bucket = args.bucket or f"sentinel-{args.stage}-files-{boto3.client('sts').get_caller_identity()['Account']}"
-    os.environ.update({"STAGE": args.stage, "TABLE_PREFIX": f"sentinel-{args.stage}-", "FILES_BUCKET": bucket})
-    os.environ.setdefault("APP_SECRET", "person-key: no token or code is made here")  # settings() insists outside local
-    secret_id = os.environ.setdefault("PERSON_KEY_SECRET_ID", f"sentinel-{args.stage}-person-key")
+    use_stage(args.stage, "person-key", FILES_BUCKET=bucket)
+    secret_id = os.environ["PERSON_KEY_SECRET_ID"]
     try:
         if args.action == "status":
             print(json.dumps(status(secret_id), ensure_ascii=False, indent=2))

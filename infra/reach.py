@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from chalicelib.services.common.parallel import in_parallel
+from infra.commands import use_stage
 from chalicelib.services.registry import reach
 
 
@@ -29,9 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", required=True)
     parser.add_argument("--segments", type=int, default=8, help="parallel Scan segments (default 8)")
     args = parser.parse_args(argv)
-    os.environ.update({"STAGE": args.stage, "TABLE_PREFIX": f"sentinel-{args.stage}-"})
-    os.environ.setdefault("APP_SECRET", "reach: no token or code is made here")  # settings() insists outside local
-    os.environ.setdefault("SMS_SENDER", "sns")  # settings() refuses the console sender outside local; none is sent
+    use_stage(args.stage, "reach")
     try:
         counts = run(segments=max(1, args.segments))
     except RuntimeError as exc:  # DISTRICTS names a district districts.json does not have

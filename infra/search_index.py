@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from chalicelib.errors import DomainError  # settings and table names are read at call time, after --stage
 from chalicelib.services.common import keyring
 from chalicelib.services.common.parallel import in_parallel
 from chalicelib.services.search import index
+from infra.commands import use_stage
 
 
 def run(action: str, *, segments: int = 8) -> dict:
@@ -35,10 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", required=True)
     parser.add_argument("--segments", type=int, default=8, help="parallel Scan segments (default 8)")
     args = parser.parse_args(argv)
-    os.environ.update({"STAGE": args.stage, "TABLE_PREFIX": f"sentinel-{args.stage}-"})
-    os.environ.setdefault("APP_SECRET", "search-index: no token or code is made here")  # settings() insists outside local
-    os.environ.setdefault("SMS_SENDER", "sns")  # settings() refuses the console sender outside local; none is sent
-    os.environ.setdefault("PERSON_KEY_SECRET_ID", f"sentinel-{args.stage}-person-key")
+    use_stage(args.stage, "search-index")
     try:
         counts = run(args.action, segments=max(1, args.segments))
     except DomainError as exc:

@@ -147,7 +147,7 @@ def test_records_from_before_districts_get_theirs_from_the_command(api, login, m
     bureau = login("ns-youzheng")
     assert _ledger(api, bureau) == ([], 0)
 
-    monkeypatch.setattr(command.os, "environ", dict(command.os.environ))  # the command sets STAGE for itself
+    monkeypatch.setattr("os.environ", dict(__import__("os").environ))  # the command sets STAGE for itself
     assert command.main(["backfill", "--stage", "local", "--segments", "2"]) == 0
     assert _ledger(api, bureau) == (["旧数据快递"], 1)
     assert command.run(segments=2) == {"enterprises_read": 1, "enterprises_set": 0, "staff_read": 1, "staff_set": 0}
