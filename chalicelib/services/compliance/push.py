@@ -25,7 +25,7 @@ import json
 import logging
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.integrations import storage, wecom
 from chalicelib.rules.clock import now
@@ -33,7 +33,6 @@ from chalicelib.services.compliance import night, outbox
 from chalicelib.services.jobs import lifecycle as jobs
 from chalicelib.services.compliance.outbox import PASS, items_of
 from chalicelib.store.compliance import PushItem
-from chalicelib.store.values import condition_failed
 
 log = logging.getLogger(__name__)
 MARKS = night.PUSH_MARKS
@@ -155,17 +154,6 @@ def _failure(item: PushItem, reason: str) -> str:
     return reason
 
 
-def _if(item: PushItem, actions: list, condition) -> bool:
-    """A conditional update: False (and nothing written) when another writer got there first."""
-    try:
-        item.update(actions=actions, condition=condition)
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-
-
 def _claim(item: PushItem) -> bool:
     return jobs.claim(item, lease=ITEM_LEASE, retake=False)  # a lapsed sender is settled, never retaken
 
@@ -176,10 +164,10 @@ def settle(item: PushItem) -> None:
         return
     expired = jobs.lapsed(PushItem)
     if item.inflight:
-        _if(item, [PushItem.status.set("unknown"), PushItem.lease_until.remove(),
-                   PushItem.message.set(f"发送过程中断，消息可能已送达。{UNKNOWN_HINT}")], expired)
+        jobs.conditionally(item, [PushItem.status.set("unknown"), PushItem.lease_until.remove(),
+                                  PushItem.message.set(f"发送过程中断，消息可能已送达。{UNKNOWN_HINT}")], expired)
     else:
-        _if(item, [PushItem.status.set("queued"), PushItem.lease_until.remove()], expired)
+        jobs.conditionally(item, [PushItem.status.set("queued"), PushItem.lease_until.remove()], expired)
 
 
 def _finish(item: PushItem, status: str, message: str, *, errcode=None, sent: bool = False) -> None:
@@ -208,11 +196,12 @@ def get_item(day: str, item: str) -> PushItem | None:
 
 def reopen(item: PushItem, *, by: str, allowed: tuple[str, ...], message: str) -> bool:
     """Back to queued for the next pass (a retry, or a resend of an unknown outcome)."""
-    return _if(item, [PushItem.status.set("queued"), PushItem.message.set(message), PushItem.inflight.remove(),
-                      PushItem.resolved_by.set(by), PushItem.finished_at.remove()], PushItem.status.is_in(*allowed))
+    return jobs.conditionally(item, [PushItem.status.set("queued"), PushItem.message.set(message),
+                                     PushItem.inflight.remove(), PushItem.resolved_by.set(by),
+                                     PushItem.finished_at.remove()], PushItem.status.is_in(*allowed))
 
 
 def mark_sent(item: PushItem, *, by: str) -> bool:
-    return _if(item, [PushItem.status.set("sent"), PushItem.inflight.remove(), PushItem.resolved_by.set(by),
-                      PushItem.message.set(f"经核实已送达（{by} 确认）"), PushItem.sent_at.set(now())],
-               PushItem.status == "unknown")
+    return jobs.conditionally(item, [PushItem.status.set("sent"), PushItem.inflight.remove(),
+                                     PushItem.resolved_by.set(by), PushItem.message.set(f"经核实已送达（{by} 确认）"),
+                                     PushItem.sent_at.set(now())], PushItem.status == "unknown")

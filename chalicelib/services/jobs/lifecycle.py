@@ -66,9 +66,14 @@ def lapsed(cls):
 def hold(record: Model, *, lease: timedelta, actions: list | tuple = ()) -> bool:
     """A lease alone (no status): taken when nobody holds it or its holder's ran out. False: held."""
     cls, current = type(record), now()
+    return conditionally(record, [cls.lease_until.set(current + lease), *actions],
+                         cls.lease_until.does_not_exist() | (cls.lease_until < current))
+
+
+def conditionally(record: Model, actions: list, condition) -> bool:
+    """A conditional update: False (and nothing written) when another writer got there first."""
     try:
-        record.update(actions=[cls.lease_until.set(current + lease), *actions],
-                      condition=cls.lease_until.does_not_exist() | (cls.lease_until < current))
+        record.update(actions=actions, condition=condition)
         return True
     except UpdateError as exc:
         if condition_failed(exc):
