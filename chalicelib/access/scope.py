@@ -136,8 +136,11 @@ class Scope:
         return category in {c.code for c in self.visible_categories()}
 
     def configures(self, category: str) -> bool:
-        """告警设置 (§2.5): 运维, and the bureau that supervises the category; everyone else reads."""
-        return self.role == "admin" or (self.role == "bureau" and category in self.categories)
+        """告警设置 (§2.5): 运维, and the bureau that supervises the category; everyone else reads. A
+        category's rule and recipients hold for every district served, so a 区局 (one district's bureau)
+        reads them and only a bureau of every district (a 市局; the district's own in a one-district stage)
+        changes them."""
+        return self.role == "admin" or (self.role == "bureau" and category in self.categories and self.area is None)
 
     def sees_part(self, category: str, town: str) -> bool:
         """A part of the overnight run (告警记录): the officials who read that category in that town."""
@@ -154,10 +157,6 @@ class Scope:
         if not (self.district_wide or (self.role == "bureau" and category in self.categories)):
             return False
         return self.area is None or (bool(town) and self.in_area(town))
-
-    def configures_recipients(self) -> bool:
-        """Who picks and tests 粤政易 recipients: 运维, and a bureau for its categories (Scope.configures)."""
-        return self.role in ("admin", "bureau")
 
     def stats_partitions(self, category: str, town: str = "") -> list[tuple[str, str]] | None:
         """The statistics' partitions: one category as the ledger reads it, or every category ("all")

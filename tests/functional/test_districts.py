@@ -82,6 +82,11 @@ def test_a_district_official_reaches_its_district_and_nothing_else(api, login, m
     # what it downloads is named by its district, not 全市
     status, job = api.post("/api/ledger/export?category=express", token=bureau, body={})
     assert status == 202 and job["filename"].startswith("快递物流台账（第01区，"), job
+    # a category's 告警设置 holds for the whole city: the 区局 reads it, and may not change it
+    status, body = api.get("/api/alerts/settings/express", token=bureau)
+    assert status == 200 and body["editable"] is False, body
+    status, body = api.put("/api/alerts/settings/express", token=bureau, body={"rule": "1d1", "version": 0})
+    assert status == 403 and body["message"] == "告警设置对所有区生效，仅运维和市级主管部门可修改", body
     # the statistics: its district's towns only
     status, body = api.get("/api/stats/nat?category=express", token=bureau)
     assert status == 200, body

@@ -68,6 +68,9 @@ def test_a_district_official_reaches_its_district_and_nothing_else(two_districts
     assert not taskforce.sees_push("express", "u1", None)  # a category's whole list names every district
     assert Scope("taskforce", "x", wecom_user="u1", district="番禺区").sees_push("express", "u1", None)
     assert (bureau.label(), taskforce.label(), city.label()) == ("番禺区 快递物流", "番禺区", "全市")
+    # a category's 告警设置 holds for every district: a 区局 reads it, a 市局 changes it
+    city_bureau = Scope("bureau", "shi-youzheng", categories=frozenset({"express"}))
+    assert not bureau.configures("express") and city_bureau.configures("express") and BUREAU.configures("express")
 
 
 def test_towns_and_districts_are_data(two_districts):

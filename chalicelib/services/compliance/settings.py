@@ -70,7 +70,8 @@ def public(principal: Principal, found: catalog.Category, setting: AlertSetting 
 def update(principal: Principal, category: str, body: dict) -> dict:
     found = _category(principal, category)
     if not principal.scope.configures(category):
-        raise ForbiddenError("仅运维和主管部门可修改告警设置")
+        raise ForbiddenError("告警设置对所有区生效，仅运维和市级主管部门可修改" if principal.scope.area
+                             else "仅运维和主管部门可修改告警设置")
     rule, found_recipients, version = _parse(body)
     current = load(category)
     if (int(current.version or 0) if current else 0) != version:
