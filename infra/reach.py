@@ -10,17 +10,14 @@ Scans in parallel segments (--segments, default 8) and writes only records whose
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from chalicelib.services.common.parallel import in_parallel
-from infra.commands import use_stage
 from chalicelib.services.registry import reach
+from infra.commands import report, segmented, use_stage
 
 
 def run(*, segments: int = 8) -> dict:
-    parts = in_parallel([lambda segment=segment: reach.backfill(segment, segments) for segment in range(segments)])
-    return {key: sum(part[key] for part in parts) for key in parts[0]}
+    return segmented(reach.backfill, segments)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,13 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segments", type=int, default=8, help="parallel Scan segments (default 8)")
     args = parser.parse_args(argv)
     use_stage(args.stage, "reach")
-    try:
-        counts = run(segments=max(1, args.segments))
-    except RuntimeError as exc:  # DISTRICTS names a district districts.json does not have
-        print(f"未执行：{exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(counts, ensure_ascii=False))
-    return 0
+    return report(lambda: run(segments=args.segments))
 
 
 if __name__ == "__main__":

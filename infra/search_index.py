@@ -12,21 +12,15 @@ delete whose index step never ran). Nothing personal is printed: counts only.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from chalicelib.errors import DomainError  # settings and table names are read at call time, after --stage
-from chalicelib.services.common import keyring
-from chalicelib.services.common.parallel import in_parallel
-from chalicelib.services.search import index
-from infra.commands import use_stage
+from chalicelib.services.search import index  # settings and table names are read at call time, after --stage
+from infra.commands import report, segmented, use_stage
 
 
 def run(action: str, *, segments: int = 8) -> dict:
-    """One action over every segment, side by side (IMPORT_WRITERS at a time); the counts summed."""
-    work = index.backfill if action == "backfill" else index.prune
-    parts = in_parallel([lambda segment=segment: work(segment, segments) for segment in range(segments)])
-    return {key: sum(part[key] for part in parts) for key in parts[0]}
+    """One action over every segment, side by side; the counts summed."""
+    return segmented(index.backfill if action == "backfill" else index.prune, segments)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,16 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segments", type=int, default=8, help="parallel Scan segments (default 8)")
     args = parser.parse_args(argv)
     use_stage(args.stage, "search-index")
-    try:
-        counts = run(args.action, segments=max(1, args.segments))
-    except DomainError as exc:
-        print(f"未执行：{exc}", file=sys.stderr)
-        return 1
-    except keyring.RingError as exc:
-        print(f"未执行：人员密钥的内容不正确（{exc}）", file=sys.stderr)
-        return 1
-    print(json.dumps(counts, ensure_ascii=False))
-    return 0
+    return report(lambda: run(args.action, segments=args.segments))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ from pathlib import Path
 SOURCE = Path(__file__).with_name("districts.json")
 
 
+class GeographyError(RuntimeError):
+    """DISTRICTS or the districts file cannot be served as they are: the stage is misconfigured."""
+
+
 @dataclass(frozen=True)
 class Geography:
     city: str
@@ -57,12 +61,12 @@ def _load(setting: str, source: str) -> Geography:
         wanted = every
     unknown = [name for name in wanted if name not in known]
     if unknown:
-        raise RuntimeError(f"DISTRICTS names districts not in districts.json: {', '.join(unknown)}")
+        raise GeographyError(f"DISTRICTS 所列的区不在区划文件中：{'、'.join(unknown)}")
     by_town: dict[str, str] = {}
     for district in wanted:
         for town in known[district]:
             if town in by_town:
-                raise RuntimeError(f"town {town} is in both {by_town[town]} and {district}: town names must be unique")
+                raise GeographyError(f"镇街“{town}”同时属于{by_town[town]}和{district}：各区的镇街名称须各不相同")
             by_town[town] = district
     return Geography(city=data.get("city", ""), districts=tuple(dict.fromkeys(wanted)),
                      towns_by_district={d: known[d] for d in wanted}, district_by_town=by_town)
